@@ -1,0 +1,236 @@
+//! Master data in the store: jobs (with their stone reservations) and the lists benches cache
+//! (operators, stations, stages, loss bands, alloys).
+//!
+//! Each item is kept whole as its JSON document, with the few columns searched on beside it.
+//! Writing an item replaces it; nothing here publishes to benches: whoever writes notifies the
+//! snapshot publisher.
+
+use std::collections::HashMap;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use touchstone_model::ids::JobId;
+use touchstone_model::metal::Alloy;
+use touchstone_model::protocol::MasterList;
+use touchstone_model::workshop::{Component, Job, LossBand, Operator, StageDef, Station};
+
+use super::{Store, StoreError, placeholder_list};
+
+/// An item of one of the cached lists.
+pub trait MasterItem: Serialize + DeserializeOwned + Send + Sync {
+    /// The list it belongs to.
+    const LIST: MasterList;
+
+    /// Its key within the list.
+    fn item_id(&self) -> String;
+}
+
+impl MasterItem for Operator {
+    const LIST: MasterList = MasterList::Operators;
+
+    fn item_id(&self) -> String {
+        self.id.to_string()
+    }
+}
+
+impl MasterItem for Station {
+    const LIST: MasterList = MasterList::Stations;
+
+    fn item_id(&self) -> String {
+        self.id.to_string()
+    }
+}
+
+impl MasterItem for StageDef {
+    const LIST: MasterList = MasterList::Stages;
+
+    fn item_id(&self) -> String {
+        self.id.to_string()
+    }
+}
+
+impl MasterItem for LossBand {
+    const LIST: MasterList = MasterList::LossBands;
+
+    fn item_id(&self) -> String {
+        match &self.alloy {
+            Some(alloy) => format!("{}/{alloy}", self.stage),
+            None => format!("{}/*", self.stage),
+        }
+    }
+}
+
+impl MasterItem for Alloy {
+    const LIST: MasterList = MasterList::Alloys;
+
+    fn item_id(&self) -> String {
+        self.code.to_string()
+    }
+}
+
+fn to_doc<T: Serialize>(item: &T) -> String {
+    // Master types serialize to plain JSON objects; this cannot fail.
+    serde_json::to_string(item).unwrap_or_default()
+}
+
+impl Store {
+    /// Inserts or replaces jobs and their stone reservations, in one transaction.
+    pub async fn upsert_jobs(&self, jobs: &[Job], now_us: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for job in jobs {
+            sqlx::query(
+                "INSERT INTO master_jobs (job_id, customer_ref, alloy, due_date, doc, updated_us) \
+                 VALUES ($1, $2, $3, $4, $5, $6) \
+                 ON CONFLICT (job_id) DO UPDATE SET customer_ref = excluded.customer_ref, \
+                 alloy = excluded.alloy, due_date = excluded.due_date, doc = excluded.doc, \
+                 updated_us = excluded.updated_us",
+            )
+            .bind(job.id.as_str())
+            .bind(&job.customer_ref)
+            .bind(job.alloy.as_str())
+            .bind(job.due.to_string())
+            .bind(to_doc(job))
+            .bind(now_us)
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM stone_reservations WHERE job_id = $1")
+                .bind(job.id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            for component in &job.components {
+                let (item, certificate) = match component {
+                    Component::Stone { id, certificate, .. } => (id.as_str(), certificate.clone()),
+                    Component::Packet { id, .. } => (id.as_str(), None),
+                    Component::Part { .. } => continue,
+                };
+                // A stone moved to another job is re-reserved for it: the newest import wins.
+                sqlx::query(
+                    "INSERT INTO stone_reservations (item_id, job_id, certificate) VALUES ($1, $2, $3) \
+                     ON CONFLICT (item_id) DO UPDATE SET job_id = excluded.job_id, \
+                     certificate = excluded.certificate",
+                )
+                .bind(item)
+                .bind(job.id.as_str())
+                .bind(certificate)
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Inserts or replaces items of one list, in one transaction.
+    pub async fn upsert_list<T: MasterItem>(&self, items: &[T], now_us: i64) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        for item in items {
+            sqlx::query(
+                "INSERT INTO master_docs (list, item_id, doc, updated_us) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (list, item_id) DO UPDATE SET doc = excluded.doc, \
+                 updated_us = excluded.updated_us",
+            )
+            .bind(T::LIST.topic_level())
+            .bind(item.item_id())
+            .bind(to_doc(item))
+            .bind(now_us)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Every item of one list, in key order.
+    pub async fn list<T: MasterItem>(&self) -> Result<Vec<T>, StoreError> {
+        let rows = sqlx::query("SELECT item_id, doc FROM master_docs WHERE list = $1 ORDER BY item_id")
+            .bind(T::LIST.topic_level())
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let doc: String = row.try_get("doc")?;
+                serde_json::from_str(&doc).map_err(|source| StoreError::Corrupt {
+                    what: "master item",
+                    id: row.try_get::<String, _>("item_id").unwrap_or_default(),
+                    source,
+                })
+            })
+            .collect()
+    }
+
+    /// One job's master data.
+    pub async fn job(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        let mut found = jobs_by_id(&mut conn, std::slice::from_ref(id)).await?;
+        Ok(found.remove(id))
+    }
+
+    /// Jobs changed after `since_us`, oldest change first, with their change times.
+    pub async fn jobs_changed_since(&self, since_us: i64) -> Result<Vec<(Job, i64)>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT job_id, doc, updated_us FROM master_jobs WHERE updated_us > $1 ORDER BY updated_us",
+        )
+        .bind(since_us)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|row| Ok((decode_job(row)?, row.try_get("updated_us")?))).collect()
+    }
+}
+
+fn decode_job(row: &sqlx::any::AnyRow) -> Result<Job, StoreError> {
+    let doc: String = row.try_get("doc")?;
+    serde_json::from_str(&doc).map_err(|source| StoreError::Corrupt {
+        what: "job",
+        id: row.try_get::<String, _>("job_id").unwrap_or_default(),
+        source,
+    })
+}
+
+/// The master data of the jobs in `ids` that exist, on an open connection or transaction.
+pub(crate) async fn jobs_by_id(
+    conn: &mut AnyConnection,
+    ids: &[JobId],
+) -> Result<HashMap<JobId, Job>, StoreError> {
+    let mut found = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(500) {
+        let sql = format!(
+            "SELECT job_id, doc FROM master_jobs WHERE job_id IN ({})",
+            placeholder_list(1, chunk.len())
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for id in chunk {
+            query = query.bind(id.as_str());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let job = decode_job(&row)?;
+            found.insert(job.id.clone(), job);
+        }
+    }
+    Ok(found)
+}
+
+/// The job each of `items` (stone or packet ids) is reserved for, where one is.
+pub(crate) async fn reservation_owners(
+    conn: &mut AnyConnection,
+    items: &[String],
+) -> Result<HashMap<String, JobId>, StoreError> {
+    let mut owners = HashMap::new();
+    for chunk in items.chunks(500) {
+        let sql = format!(
+            "SELECT item_id, job_id FROM stone_reservations WHERE item_id IN ({})",
+            placeholder_list(1, chunk.len())
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for item in chunk {
+            query = query.bind(item.as_str());
+        }
+        for row in query.fetch_all(&mut *conn).await? {
+            let job: String = row.try_get("job_id")?;
+            if let Ok(job) = JobId::new(job) {
+                owners.insert(row.try_get("item_id")?, job);
+            }
+        }
+    }
+    Ok(owners)
+}

@@ -1,0 +1,1 @@
+//! Read queries for the HTTP API (being written).

@@ -1,0 +1,1 @@
+//! Precision balance drivers (being written).
