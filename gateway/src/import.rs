@@ -1,1 +1,0 @@
-//! Master data import (being written).
