@@ -1,1 +1,117 @@
-//! The JSON API (being written).
+//! The JSON API: health, jobs, stations, the event feed, dead letters, anomalies and master
+//! data uploads, built by [`app`] as one axum router so tests call it without a socket.
+//!
+//! Everything under `/api/v1` needs `Authorization: Bearer <token>` when the gateway has a
+//! token; `/health` never does. Every error is JSON `{"error": "..."}`, times are RFC 3339
+//! UTC and grams are decimal strings. `docs/openapi.json` describes every route, and a test
+//! checks both ways that it and [`route_table`] agree.
+//!
+//! Handlers only read through the store's query functions and write master data through
+//! the import checks; they never touch the ledger.
+
+mod auth;
+mod error;
+mod jobs;
+mod ledger;
+mod master;
+mod params;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::{Method, StatusCode};
+use axum::routing::{MethodRouter, get, put};
+use axum::{Json, Router, middleware};
+use serde_json::{Value, json};
+use tokio::sync::{Notify, watch};
+
+pub use error::AppError;
+
+use crate::store::Store;
+
+/// What the handlers share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The database.
+    pub store: Store,
+    /// Woken after master data changed, so that benches get new snapshots.
+    pub master_changed: Arc<Notify>,
+    /// The bearer token `/api/v1` requires, or `None` to require none.
+    pub api_token: Option<String>,
+    /// True once the gateway is connected and serving.
+    pub ready: watch::Receiver<bool>,
+}
+
+/// How long the health check waits for the database.
+const PING_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// The API's routes as (method, path) pairs, with each handler; both [`app`] and
+/// [`route_table`] are built from this one list.
+fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
+    vec![
+        (Method::GET, "/health", get(health)),
+        (Method::GET, "/api/v1/jobs", get(jobs::list)),
+        (Method::GET, "/api/v1/jobs/{id}", get(jobs::detail)),
+        (Method::GET, "/api/v1/jobs/{id}/timeline", get(jobs::timeline)),
+        (Method::GET, "/api/v1/stations", get(ledger::stations)),
+        (Method::GET, "/api/v1/events", get(ledger::events)),
+        (Method::GET, "/api/v1/dead-letters", get(ledger::dead_letters)),
+        (Method::GET, "/api/v1/anomalies", get(ledger::anomalies)),
+        (
+            Method::PUT,
+            "/api/v1/master/{kind}",
+            put(master::put).layer(DefaultBodyLimit::max(master::MAX_UPLOAD_BYTES)),
+        ),
+    ]
+}
+
+/// Every (method, path) the app serves, paths written as in OpenAPI (`/api/v1/jobs/{id}`).
+pub fn route_table() -> Vec<(Method, &'static str)> {
+    routes().into_iter().map(|(method, path, _)| (method, path)).collect()
+}
+
+/// The HTTP app over `state`.
+pub fn app(state: AppState) -> Router {
+    let mut public = Router::new();
+    let mut api = Router::new();
+    for (_, path, handler) in routes() {
+        if path.starts_with("/api/") {
+            api = api.route(path, handler);
+        } else {
+            public = public.route(path, handler);
+        }
+    }
+    let api = api.route_layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
+    public
+        .merge(api)
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .with_state(state)
+}
+
+/// `GET /health`: 200 once the gateway is ready and the database answers, else 503.
+async fn health(State(state): State<AppState>) -> (StatusCode, Json<Value>) {
+    let unavailable = |reason: String| {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(json!({"status": "unavailable", "reason": reason})))
+    };
+    if !*state.ready.borrow() {
+        return unavailable("the gateway is starting or shutting down".to_owned());
+    }
+    match tokio::time::timeout(PING_TIMEOUT, state.store.ping()).await {
+        Ok(Ok(())) => (StatusCode::OK, Json(json!({"status": "ok"}))),
+        Ok(Err(err)) => {
+            tracing::warn!(error = %err, "health check: database does not answer");
+            unavailable("the database does not answer".to_owned())
+        }
+        Err(_) => unavailable("the database did not answer in time".to_owned()),
+    }
+}
+
+async fn not_found(request: Request) -> AppError {
+    AppError::NotFound(format!("no route {} {}", request.method(), request.uri().path()))
+}
+
+async fn method_not_allowed() -> AppError {
+    AppError::MethodNotAllowed
+}

@@ -1,1 +1,453 @@
-//! Read queries for the HTTP API (being written).
+//! Read queries for the HTTP API: jobs with their state, a job's metal and visits, the
+//! event feed and timelines, stations, dead letters and anomalies.
+//!
+//! Every list is read a page at a time by key (`cursor`, `id`, `job_id`) through an index,
+//! so no request ever scans or loads the whole ledger. Rows come back as plain values; the
+//! HTTP layer shapes them into JSON. Nothing here writes.
+
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+use touchstone_model::ids::JobId;
+use touchstone_model::workshop::Job;
+
+use super::master::jobs_by_id;
+use super::{Store, StoreError, placeholder_list};
+
+/// Which jobs to list.
+#[derive(Debug, Clone, Default)]
+pub struct JobFilter {
+    /// Only jobs whose current or last stage is this one.
+    pub stage: Option<String>,
+    /// Only jobs last seen at this station.
+    pub station: Option<String>,
+    /// Text searched in the job id and customer reference (case-insensitive, anywhere) and
+    /// matched exactly against stone, packet and certificate numbers.
+    pub q: Option<String>,
+    /// Only jobs whose id sorts after this one (the previous page's last id).
+    pub after: Option<String>,
+    /// At most this many jobs.
+    pub limit: i64,
+}
+
+/// Where a job stands, as derived from its events.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JobStateRow {
+    /// The stage in progress, or the last finished.
+    pub stage: Option<String>,
+    /// Whether `stage` is in progress.
+    pub in_progress: bool,
+    /// Whether the job is on hold.
+    pub held: bool,
+    /// The station of the last stage event.
+    pub station: Option<String>,
+    /// Who holds the job.
+    pub holder: Option<String>,
+    /// The bench time of its last event, microseconds.
+    pub last_event_us: i64,
+}
+
+/// One summed metal movement of a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MetalTotalRow {
+    /// The stage, empty when the weighing named none.
+    pub stage: String,
+    /// The operator, empty when nobody was signed in.
+    pub operator: String,
+    /// The weighing purpose, as on the wire.
+    pub purpose: String,
+    /// The summed gross grams, exact decimal text.
+    pub grams: String,
+    /// How many weighings.
+    pub weighings: i64,
+}
+
+/// One visit of a job to a stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageVisitRow {
+    /// The stage.
+    pub stage: String,
+    /// The station.
+    pub station: String,
+    /// Who started it.
+    pub operator: Option<String>,
+    /// Started, microseconds.
+    pub started_us: i64,
+    /// Finished, microseconds, when it has.
+    pub finished_us: Option<i64>,
+}
+
+/// One stored event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventRow {
+    /// Its place in the feed.
+    pub cursor: i64,
+    /// Its id.
+    pub event_id: String,
+    /// The station that recorded it.
+    pub station: String,
+    /// Who was signed in.
+    pub operator: Option<String>,
+    /// The job.
+    pub job: Option<String>,
+    /// The bench's clock, microseconds.
+    pub recorded_us: i64,
+    /// The gateway's clock on arrival, microseconds.
+    pub received_us: i64,
+    /// The event's wire JSON.
+    pub payload: String,
+}
+
+/// One anomaly found in an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AnomalyRow {
+    /// Its id, the key of the anomaly list.
+    pub id: i64,
+    /// The event it was found in.
+    pub event_id: String,
+    /// The station.
+    pub station: String,
+    /// The job.
+    pub job: Option<String>,
+    /// What kind of anomaly.
+    pub kind: String,
+    /// What exactly.
+    pub detail: String,
+    /// When it was recorded, microseconds.
+    pub created_us: i64,
+}
+
+/// One payload the gateway could not accept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeadLetterRow {
+    /// Its id.
+    pub id: i64,
+    /// When it arrived, microseconds.
+    pub received_us: i64,
+    /// The topic it came on.
+    pub topic: String,
+    /// Why it was refused.
+    pub reason: String,
+    /// The bytes as received.
+    pub payload: Vec<u8>,
+}
+
+/// A station's last reported state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StationStateRow {
+    /// The station.
+    pub station: String,
+    /// The last sequence number stored.
+    pub last_seq: i64,
+    /// The bench time of its last event.
+    pub last_event_us: Option<i64>,
+    /// When its last heartbeat arrived.
+    pub last_status_us: Option<i64>,
+    /// Whether it said it was online.
+    pub online: bool,
+    /// Events journaled there but not confirmed.
+    pub backlog: i64,
+    /// The balance's state.
+    pub balance: Option<String>,
+    /// Words about the balance.
+    pub balance_detail: Option<String>,
+    /// The kiosk version.
+    pub version: Option<String>,
+    /// Who is signed in.
+    pub operator: Option<String>,
+}
+
+const JOB_STATE_COLUMNS: &str = "s.stage, CASE WHEN s.in_progress THEN 1 ELSE 0 END AS in_progress, \
+     CASE WHEN s.held THEN 1 ELSE 0 END AS held, s.station_id, s.holder_id, s.last_event_us";
+
+fn job_state(row: &AnyRow) -> Result<Option<JobStateRow>, StoreError> {
+    let Some(last_event_us) = row.try_get::<Option<i64>, _>("last_event_us")? else {
+        return Ok(None);
+    };
+    Ok(Some(JobStateRow {
+        stage: row.try_get("stage")?,
+        in_progress: row.try_get::<i64, _>("in_progress")? != 0,
+        held: row.try_get::<i64, _>("held")? != 0,
+        station: row.try_get("station_id")?,
+        holder: row.try_get("holder_id")?,
+        last_event_us,
+    }))
+}
+
+fn decode_job(row: &AnyRow) -> Result<Job, StoreError> {
+    let doc: String = row.try_get("doc")?;
+    serde_json::from_str(&doc).map_err(|source| StoreError::Corrupt {
+        what: "job",
+        id: row.try_get::<String, _>("job_id").unwrap_or_default(),
+        source,
+    })
+}
+
+/// `%text%` for LIKE, with the wildcards in `text` escaped.
+fn like_pattern(text: &str) -> String {
+    let escaped = text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+    format!("%{}%", escaped.to_lowercase())
+}
+
+impl Store {
+    /// Jobs with their state, in job id order, one page.
+    pub async fn job_overview(
+        &self,
+        filter: &JobFilter,
+    ) -> Result<Vec<(Job, Option<JobStateRow>)>, StoreError> {
+        let mut conditions = Vec::new();
+        let mut binds: Vec<String> = Vec::new();
+        let next = |binds: &mut Vec<String>, value: String| {
+            binds.push(value);
+            format!("${}", binds.len())
+        };
+        if let Some(after) = &filter.after {
+            let p = next(&mut binds, after.clone());
+            conditions.push(format!("j.job_id > {p}"));
+        }
+        if let Some(stage) = &filter.stage {
+            let p = next(&mut binds, stage.clone());
+            conditions.push(format!("s.stage = {p}"));
+        }
+        if let Some(station) = &filter.station {
+            let p = next(&mut binds, station.clone());
+            conditions.push(format!("s.station_id = {p}"));
+        }
+        if let Some(q) = &filter.q {
+            let like = next(&mut binds, like_pattern(q));
+            let exact = next(&mut binds, q.clone());
+            conditions.push(format!(
+                "(LOWER(j.job_id) LIKE {like} ESCAPE '\\' OR LOWER(j.customer_ref) LIKE {like} \
+                 ESCAPE '\\' OR j.job_id IN (SELECT r.job_id FROM stone_reservations r \
+                 WHERE r.certificate = {exact} OR r.item_id = {exact}))"
+            ));
+        }
+        let limit = format!("${}", binds.len() + 1);
+        let filter_sql = if conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", conditions.join(" AND "))
+        };
+        let sql = format!(
+            "SELECT j.job_id, j.doc, {JOB_STATE_COLUMNS} FROM master_jobs j \
+             LEFT JOIN job_state s ON s.job_id = j.job_id {filter_sql} \
+             ORDER BY j.job_id LIMIT {limit}"
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for bind in binds {
+            query = query.bind(bind);
+        }
+        let rows = query.bind(filter.limit).fetch_all(self.pool()).await?;
+        rows.iter().map(|row| Ok((decode_job(row)?, job_state(row)?))).collect()
+    }
+
+    /// One job's derived state, if any event concerned it.
+    pub async fn job_state(&self, id: &JobId) -> Result<Option<JobStateRow>, StoreError> {
+        let sql = format!("SELECT {JOB_STATE_COLUMNS} FROM job_state s WHERE s.job_id = $1");
+        let row =
+            sqlx::query(AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(self.pool()).await?;
+        match row {
+            Some(row) => job_state(&row),
+            None => Ok(None),
+        }
+    }
+
+    /// One job's metal totals, by stage, operator and purpose.
+    pub async fn metal_totals(&self, id: &JobId) -> Result<Vec<MetalTotalRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT stage, operator_id, purpose, grams, weighings FROM metal_totals \
+             WHERE job_id = $1 ORDER BY stage, operator_id, purpose",
+        )
+        .bind(id.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(MetalTotalRow {
+                    stage: row.try_get("stage")?,
+                    operator: row.try_get("operator_id")?,
+                    purpose: row.try_get("purpose")?,
+                    grams: row.try_get("grams")?,
+                    weighings: row.try_get("weighings")?,
+                })
+            })
+            .collect()
+    }
+
+    /// One job's stage visits, oldest first.
+    pub async fn stage_visits(&self, id: &JobId) -> Result<Vec<StageVisitRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT stage, station_id, operator_id, started_us, finished_us FROM stage_visits \
+             WHERE job_id = $1 ORDER BY started_us, id",
+        )
+        .bind(id.as_str())
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StageVisitRow {
+                    stage: row.try_get("stage")?,
+                    station: row.try_get("station_id")?,
+                    operator: row.try_get("operator_id")?,
+                    started_us: row.try_get("started_us")?,
+                    finished_us: row.try_get("finished_us")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Whether a job with this id is in the master data.
+    pub async fn job_exists(&self, id: &JobId) -> Result<bool, StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        Ok(!jobs_by_id(&mut conn, std::slice::from_ref(id)).await?.is_empty())
+    }
+
+    /// The events after `after` in feed order, at most `limit`; only one job's when `job`
+    /// is given.
+    pub async fn events_after(
+        &self,
+        job: Option<&JobId>,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<EventRow>, StoreError> {
+        let columns = "cursor, event_id, station_id, operator_id, job_id, recorded_us, \
+                       received_us, payload";
+        let query = match job {
+            Some(job) => sqlx::query(AssertSqlSafe(format!(
+                "SELECT {columns} FROM events WHERE job_id = $1 AND cursor > $2 \
+                 ORDER BY cursor LIMIT $3"
+            )))
+            .bind(job.as_str()),
+            None => sqlx::query(AssertSqlSafe(format!(
+                "SELECT {columns} FROM events WHERE cursor > $1 ORDER BY cursor LIMIT $2"
+            ))),
+        };
+        let rows = query.bind(after).bind(limit).fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(EventRow {
+                    cursor: row.try_get("cursor")?,
+                    event_id: row.try_get("event_id")?,
+                    station: row.try_get("station_id")?,
+                    operator: row.try_get("operator_id")?,
+                    job: row.try_get("job_id")?,
+                    recorded_us: row.try_get("recorded_us")?,
+                    received_us: row.try_get("received_us")?,
+                    payload: row.try_get("payload")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The anomalies found in the events `event_ids`, oldest first.
+    pub async fn anomalies_of_events(
+        &self,
+        event_ids: &[String],
+    ) -> Result<Vec<AnomalyRow>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in event_ids.chunks(500) {
+            let sql = format!(
+                "SELECT {ANOMALY_COLUMNS} FROM anomalies WHERE event_id IN ({}) ORDER BY id",
+                placeholder_list(1, chunk.len())
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id.as_str());
+            }
+            for row in query.fetch_all(self.pool()).await? {
+                found.push(anomaly(&row)?);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Anomalies with an id above `after`, oldest first, at most `limit`.
+    pub async fn anomalies_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<AnomalyRow>, StoreError> {
+        let sql =
+            format!("SELECT {ANOMALY_COLUMNS} FROM anomalies WHERE id > $1 ORDER BY id LIMIT $2");
+        let rows =
+            sqlx::query(AssertSqlSafe(sql)).bind(after).bind(limit).fetch_all(self.pool()).await?;
+        rows.iter().map(anomaly).collect()
+    }
+
+    /// Dead letters with an id above `after`, oldest first, at most `limit`.
+    pub async fn dead_letters_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<DeadLetterRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, received_us, topic, reason, payload FROM dead_letters WHERE id > $1 \
+             ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DeadLetterRow {
+                    id: row.try_get("id")?,
+                    received_us: row.try_get("received_us")?,
+                    topic: row.try_get("topic")?,
+                    reason: row.try_get("reason")?,
+                    payload: row.try_get("payload")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every station's last reported state, in station order.
+    pub async fn station_states(&self) -> Result<Vec<StationStateRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT station_id, last_seq, last_event_us, last_status_us, \
+             CASE WHEN online THEN 1 ELSE 0 END AS online, backlog, balance, balance_detail, \
+             version, operator_id FROM station_state ORDER BY station_id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StationStateRow {
+                    station: row.try_get("station_id")?,
+                    last_seq: row.try_get("last_seq")?,
+                    last_event_us: row.try_get("last_event_us")?,
+                    last_status_us: row.try_get("last_status_us")?,
+                    online: row.try_get::<i64, _>("online")? != 0,
+                    backlog: row.try_get("backlog")?,
+                    balance: row.try_get("balance")?,
+                    balance_detail: row.try_get("balance_detail")?,
+                    version: row.try_get("version")?,
+                    operator: row.try_get("operator_id")?,
+                })
+            })
+            .collect()
+    }
+}
+
+const ANOMALY_COLUMNS: &str = "id, event_id, station_id, job_id, kind, detail, created_us";
+
+fn anomaly(row: &AnyRow) -> Result<AnomalyRow, StoreError> {
+    Ok(AnomalyRow {
+        id: row.try_get("id")?,
+        event_id: row.try_get("event_id")?,
+        station: row.try_get("station_id")?,
+        job: row.try_get("job_id")?,
+        kind: row.try_get("kind")?,
+        detail: row.try_get("detail")?,
+        created_us: row.try_get("created_us")?,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn like_patterns_escape_wildcards() {
+        assert_eq!(like_pattern("SO_8%"), "%so\\_8\\%%");
+    }
+}
