@@ -1,1 +1,2 @@
+//! Decode throughput and capture latency (written next).
 fn main() {}

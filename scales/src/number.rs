@@ -100,7 +100,10 @@ mod tests {
     #[test]
     fn keeps_printed_digits_and_scale() {
         let (printed, value, rest) = scanned("  +0013.538  g").unwrap();
-        assert_eq!((printed.as_str(), value.as_str(), rest.as_str()), ("+0013.538", "13.538", "  g"));
+        assert_eq!(
+            (printed.as_str(), value.as_str(), rest.as_str()),
+            ("+0013.538", "13.538", "  g")
+        );
         assert_eq!(scanned("0.010g").unwrap().1, "0.010");
     }
 

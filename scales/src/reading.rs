@@ -106,7 +106,9 @@ pub struct Reading {
 impl Reading {
     /// True when this is an in-range weight the balance itself flagged stable.
     pub fn is_stable_weight(&self) -> bool {
-        self.status == Status::Ok && self.stability == Some(Stability::Stable) && self.grams.is_some()
+        self.status == Status::Ok
+            && self.stability == Some(Stability::Stable)
+            && self.grams.is_some()
     }
 }
 

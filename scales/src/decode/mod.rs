@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use crate::framing::LineFramer;
 use crate::number::{self, Number};
 use crate::protocol::Protocol;
-use crate::reading::{Parsed, Reading, UnitToken};
+use crate::reading::{Reading, UnitToken};
 use crate::units;
 
 /// A streaming decoder for one balance.
