@@ -156,8 +156,8 @@ pub struct StationStateRow {
     pub operator: Option<String>,
 }
 
-const JOB_STATE_COLUMNS: &str = "s.stage, CASE WHEN s.in_progress THEN 1 ELSE 0 END AS in_progress, \
-     CASE WHEN s.held THEN 1 ELSE 0 END AS held, s.station_id, s.holder_id, s.last_event_us";
+const JOB_STATE_COLUMNS: &str = "s.stage, s.in_progress AS in_progress, \
+     s.held AS held, s.station_id, s.holder_id, s.last_event_us";
 
 fn job_state(row: &AnyRow) -> Result<Option<JobStateRow>, StoreError> {
     let Some(last_event_us) = row.try_get::<Option<i64>, _>("last_event_us")? else {
@@ -404,7 +404,7 @@ impl Store {
     pub async fn station_states(&self) -> Result<Vec<StationStateRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT station_id, last_seq, last_event_us, last_status_us, \
-             CASE WHEN online THEN 1 ELSE 0 END AS online, backlog, balance, balance_detail, \
+             online AS online, backlog, balance, balance_detail, \
              version, operator_id FROM station_state ORDER BY station_id",
         )
         .fetch_all(self.pool())
