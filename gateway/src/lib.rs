@@ -12,6 +12,11 @@
 //! - [`http`]: the JSON API (and later the dashboard).
 //! - [`gateway`]: wires the parts together and runs them until shutdown.
 
-pub mod store;
+pub mod broker;
+pub mod config;
+pub mod gateway;
 pub mod http;
 pub mod import;
+pub mod ingest;
+pub mod snapshots;
+pub mod store;

@@ -169,6 +169,24 @@ pub enum WeightPurpose {
     Sweeps,
 }
 
+impl WeightPurpose {
+    /// The purpose as it is named on the wire and in the store.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WeightPurpose::Issue => "issue",
+            WeightPurpose::Receipt => "receipt",
+            WeightPurpose::ScrapReturn => "scrap_return",
+            WeightPurpose::TreeWax => "tree_wax",
+            WeightPurpose::TreeCharged => "tree_charged",
+            WeightPurpose::TreeCast => "tree_cast",
+            WeightPurpose::TreePiece => "tree_piece",
+            WeightPurpose::SprueReturn => "sprue_return",
+            WeightPurpose::CheckWeight => "check_weight",
+            WeightPurpose::Sweeps => "sweeps",
+        }
+    }
+}
+
 /// How the balance vouched for a reading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

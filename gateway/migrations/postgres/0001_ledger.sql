@@ -41,8 +41,8 @@ CREATE INDEX anomalies_by_job ON anomalies (job_id);
 CREATE TABLE job_state (
     job_id       TEXT    PRIMARY KEY,
     stage        TEXT,
-    in_progress  BOOLEAN NOT NULL,
-    held         BOOLEAN NOT NULL,
+    in_progress  BIGINT  NOT NULL,
+    held         BIGINT  NOT NULL,
     station_id   TEXT,
     holder_id    TEXT,
     last_event_us BIGINT NOT NULL
@@ -75,7 +75,7 @@ CREATE TABLE station_state (
     last_seq       BIGINT NOT NULL,
     last_event_us  BIGINT,
     last_status_us BIGINT,
-    online         BOOLEAN NOT NULL,
+    online         BIGINT  NOT NULL,
     backlog        BIGINT NOT NULL,
     balance        TEXT,
     balance_detail TEXT,

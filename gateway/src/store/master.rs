@@ -122,7 +122,11 @@ impl Store {
     }
 
     /// Inserts or replaces items of one list, in one transaction.
-    pub async fn upsert_list<T: MasterItem>(&self, items: &[T], now_us: i64) -> Result<(), StoreError> {
+    pub async fn upsert_list<T: MasterItem>(
+        &self,
+        items: &[T],
+        now_us: i64,
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool().begin().await?;
         for item in items {
             sqlx::query(
@@ -143,10 +147,11 @@ impl Store {
 
     /// Every item of one list, in key order.
     pub async fn list<T: MasterItem>(&self) -> Result<Vec<T>, StoreError> {
-        let rows = sqlx::query("SELECT item_id, doc FROM master_docs WHERE list = $1 ORDER BY item_id")
-            .bind(T::LIST.topic_level())
-            .fetch_all(self.pool())
-            .await?;
+        let rows =
+            sqlx::query("SELECT item_id, doc FROM master_docs WHERE list = $1 ORDER BY item_id")
+                .bind(T::LIST.topic_level())
+                .fetch_all(self.pool())
+                .await?;
         rows.iter()
             .map(|row| {
                 let doc: String = row.try_get("doc")?;
@@ -233,4 +238,36 @@ pub(crate) async fn reservation_owners(
         }
     }
     Ok(owners)
+}
+
+impl Store {
+    /// Where each of `ids` stands, for the jobs that have any events.
+    pub async fn job_progress(
+        &self,
+        ids: &[JobId],
+    ) -> Result<HashMap<JobId, touchstone_model::rules::JobProgress>, StoreError> {
+        let keys: Vec<String> = ids.iter().map(|j| j.to_string()).collect();
+        let mut conn = self.pool().acquire().await?;
+        let sql = "SELECT job_id, stage, in_progress, held FROM job_state WHERE job_id IN ({})";
+        let mut found = HashMap::new();
+        for row in super::fetch_in(&mut conn, sql, &keys).await? {
+            let Ok(job) = JobId::new(row.try_get::<String, _>("job_id")?) else { continue };
+            let progress = touchstone_model::rules::JobProgress {
+                stage: row.try_get::<Option<String>, _>("stage")?.and_then(|s| s.parse().ok()),
+                in_progress: row.try_get::<i64, _>("in_progress")? != 0,
+                held: row.try_get::<i64, _>("held")? != 0,
+            };
+            found.insert(job, progress);
+        }
+        Ok(found)
+    }
+
+    /// The latest change time of each cached list that has items.
+    pub async fn list_versions(&self) -> Result<HashMap<String, i64>, StoreError> {
+        let rows =
+            sqlx::query("SELECT list, MAX(updated_us) AS latest FROM master_docs GROUP BY list")
+                .fetch_all(self.pool())
+                .await?;
+        rows.iter().map(|row| Ok((row.try_get("list")?, row.try_get("latest")?))).collect()
+    }
 }

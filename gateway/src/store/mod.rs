@@ -99,11 +99,13 @@ impl Store {
                     .connect_with(options)
                     .await
             }
-            Backend::Postgres => AnyPoolOptions::new()
-                .max_connections(8)
-                .acquire_timeout(Duration::from_secs(5))
-                .connect_with(options)
-                .await,
+            Backend::Postgres => {
+                AnyPoolOptions::new()
+                    .max_connections(8)
+                    .acquire_timeout(Duration::from_secs(5))
+                    .connect_with(options)
+                    .await
+            }
         }
         .map_err(StoreError::Connect)?;
         let migrator = match backend {
@@ -181,6 +183,25 @@ pub(crate) fn value_rows(rows: usize, cols: usize) -> String {
         sql.push(')');
     }
     sql
+}
+
+/// Runs `sql`, whose `{}` is replaced by a list of placeholders, once per chunk of `keys`,
+/// and gathers the rows: the `WHERE key IN (...)` of a batch without a statement per key.
+pub(crate) async fn fetch_in(
+    conn: &mut sqlx::AnyConnection,
+    sql: &str,
+    keys: &[String],
+) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
+    let mut rows = Vec::new();
+    for chunk in keys.chunks(500) {
+        let text = sql.replace("{}", &placeholder_list(1, chunk.len()));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(text));
+        for key in chunk {
+            query = query.bind(key.as_str());
+        }
+        rows.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(rows)
 }
 
 /// `$first, $first+1, ...` with `n` placeholders, for `IN (...)` lists.

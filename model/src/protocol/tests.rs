@@ -186,3 +186,22 @@ fn every_fact_round_trips() {
         assert_eq!(back, event);
     }
 }
+
+#[test]
+fn weight_purposes_are_named_as_on_the_wire() {
+    use crate::event::WeightPurpose::*;
+    for purpose in [
+        Issue,
+        Receipt,
+        ScrapReturn,
+        TreeWax,
+        TreeCharged,
+        TreeCast,
+        TreePiece,
+        SprueReturn,
+        CheckWeight,
+        Sweeps,
+    ] {
+        assert_eq!(serde_json::to_value(purpose).unwrap(), purpose.as_str());
+    }
+}

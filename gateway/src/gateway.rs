@@ -1,0 +1,184 @@
+//! Wires the gateway's parts together and runs them until shutdown.
+//!
+//! Start order: data directory, store (with migrations), demo data if asked, embedded broker
+//! if no external one, MQTT client, ingest and snapshot tasks, then HTTP. Shutdown runs the
+//! other way: stop taking MQTT messages, let the writer commit and confirm what it holds,
+//! disconnect, stop HTTP, close the store. A message received but not yet committed is never
+//! acknowledged, so the broker (or the bench) delivers it again after a restart.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use rumqttc::{AsyncClient, MqttOptions, Transport};
+use tokio::net::TcpListener;
+use tokio::sync::{Notify, mpsc, watch};
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::config::{Config, Mqtt};
+use crate::http::{AppState, app};
+use crate::ingest::{WriterSettings, pump, writer};
+use crate::store::Store;
+use crate::{broker, import, snapshots};
+
+/// Runs the gateway until `shutdown` resolves. `on_http` receives the HTTP address once bound.
+pub async fn run(
+    config: Config,
+    shutdown: impl Future<Output = ()>,
+    on_http: impl FnOnce(SocketAddr),
+) -> anyhow::Result<()> {
+    tracing::info!(config = %config, "touchstone-gateway starting");
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
+    let store = open_store(&config.database).await?;
+    if config.demo {
+        load_demo_if_empty(&store).await?;
+    }
+    let api_token = match &config.api_token {
+        Some(token) => token.clone(),
+        None => token_file(&config.data_dir)?,
+    };
+
+    let options = mqtt_options(&config)?;
+    let (client, eventloop) = AsyncClient::new(options, 10_000);
+    let (ready_tx, ready_rx) = watch::channel(false);
+    let (pump_tx, pump_rx) = mpsc::channel(config.batch_max * 4);
+    let (touched_tx, touched_rx) = mpsc::unbounded_channel();
+    let master_changed = Arc::new(Notify::new());
+    let cancel = CancellationToken::new();
+
+    let pump_task =
+        tokio::spawn(pump(eventloop, client.clone(), pump_tx, ready_tx, cancel.clone()));
+    let writer_task = tokio::spawn(writer(
+        store.clone(),
+        client.clone(),
+        pump_rx,
+        touched_tx,
+        WriterSettings { batch_max: config.batch_max },
+    ));
+    let snapshot_task = tokio::spawn(snapshots::run(
+        store.clone(),
+        client.clone(),
+        master_changed.clone(),
+        touched_rx,
+        cancel.clone(),
+    ));
+
+    let listener = TcpListener::bind(config.http_listen)
+        .await
+        .with_context(|| format!("listening for HTTP on {}", config.http_listen))?;
+    let http_addr = listener.local_addr().context("reading the HTTP address")?;
+    tracing::info!(%http_addr, "HTTP API listening");
+    on_http(http_addr);
+    let state = AppState {
+        store: store.clone(),
+        master_changed,
+        api_token: Some(api_token),
+        ready: ready_rx,
+    };
+    let http_cancel = cancel.clone();
+    let http_task = tokio::spawn(async move {
+        axum::serve(listener, app(state))
+            .with_graceful_shutdown(http_cancel.cancelled_owned())
+            .await
+    });
+
+    shutdown.await;
+    tracing::info!("shutting down");
+    cancel.cancel();
+    // The pump dropping its sender ends the writer after its last batch is confirmed.
+    let _ = pump_task.await;
+    let _ = writer_task.await;
+    let _ = snapshot_task.await;
+    // Give the client a moment to flush the final acknowledgements before disconnecting.
+    let _ = tokio::time::timeout(Duration::from_secs(2), client.disconnect()).await;
+    match http_task.await {
+        Ok(Ok(())) => {}
+        Ok(Err(err)) => tracing::warn!(error = %err, "HTTP server stopped with an error"),
+        Err(err) => tracing::warn!(error = %err, "HTTP task failed"),
+    }
+    store.close().await;
+    tracing::info!("touchstone-gateway stopped");
+    Ok(())
+}
+
+/// Opens the store, retrying for a while: at boot the database may start after the gateway.
+async fn open_store(url: &str) -> anyhow::Result<Store> {
+    let mut tries = 0;
+    loop {
+        match Store::open(url).await {
+            Ok(store) => return Ok(store),
+            Err(err) if tries < 10 && matches!(err, crate::store::StoreError::Connect(_)) => {
+                tries += 1;
+                let err = anyhow::Error::from(err);
+                tracing::warn!(
+                    error = format!("{err:#}"),
+                    tries,
+                    "database not reachable yet; retrying"
+                );
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+            Err(err) => {
+                return Err(err).with_context(|| {
+                    format!("opening database {}", crate::store::redact_url(url))
+                });
+            }
+        }
+    }
+}
+
+async fn load_demo_if_empty(store: &Store) -> anyhow::Result<()> {
+    if store.jobs_changed_since(i64::MIN).await?.is_empty() {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo");
+        let report = import::import_dir(store, &dir).await.context("loading the demo workshop")?;
+        tracing::info!(?report, "demo workshop loaded");
+    }
+    Ok(())
+}
+
+/// Reads the API token from the data directory, creating a random one on first start.
+fn token_file(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join("api-token");
+    if let Ok(token) = std::fs::read_to_string(&path) {
+        let token = token.trim().to_owned();
+        if !token.is_empty() {
+            return Ok(token);
+        }
+    }
+    let token = format!("{}{}", Uuid::new_v4().simple(), Uuid::new_v4().simple());
+    std::fs::write(&path, &token).with_context(|| format!("writing {}", path.display()))?;
+    tracing::info!(path = %path.display(), "generated an API token");
+    Ok(token)
+}
+
+fn mqtt_options(config: &Config) -> anyhow::Result<MqttOptions> {
+    // One fixed client id per data directory would do; a fixed name is simpler and lets the
+    // broker keep the session (and its queued events) across gateway restarts.
+    let client_id = "touchstone-gateway";
+    let mut options = match &config.mqtt {
+        Mqtt::Embedded { listen } => {
+            broker::start_embedded(*listen)?;
+            MqttOptions::new(client_id, listen.ip().to_string(), listen.port())
+        }
+        Mqtt::External { host, port, tls, credentials } => {
+            let mut options = MqttOptions::new(client_id, host.clone(), *port);
+            if *tls {
+                options.set_transport(Transport::tls_with_default_config());
+            }
+            if let Some((user, password)) = credentials {
+                options.set_credentials(user.clone(), password.clone());
+            }
+            options
+        }
+    };
+    options
+        .set_clean_session(false)
+        .set_manual_acks(true)
+        .set_keep_alive(Duration::from_secs(15))
+        .set_inflight(1000)
+        .set_max_packet_size(1024 * 1024, 1024 * 1024);
+    Ok(options)
+}
