@@ -63,6 +63,12 @@ fn mass_frame(frame: &str) -> Option<Parsed> {
         'v' => return Some(Parsed::status(Status::Underload)),
         _ => return None,
     };
+    // The mass and unit fields are always apart (§8.3, §8.4); a unit glued to the digits is
+    // another family's line (Shimadzu's `186.65g`).
+    let (_, tail) = crate::number::scan(rest)?;
+    if !tail.is_empty() && !tail.starts_with(' ') {
+        return None;
+    }
     let (number, unit, after) = number_then_unit(Protocol::Radwag, rest)?;
     if !after.trim().is_empty() {
         return None;
@@ -127,6 +133,7 @@ mod tests {
     fn unknown_echoes_are_skipped() {
         check(Radwag, "XYZ  12.0 g", "skip");
         check(Radwag, "S!   12.0 g", "skip");
+        check(Radwag, "S   186.65g ", "skip");
         // Found by the property test: a multi-byte character inside the echo's padding.
         check(Radwag, "S\u{fffd}  12.0 g", "skip");
     }

@@ -64,7 +64,7 @@ pub fn is_safe_to_probe(bytes: &[u8]) -> bool {
         return false;
     }
     Protocol::ALL.into_iter().all(|protocol| {
-        [Command::Zero, Command::Tare, Command::ContinuousOn, Command::ContinuousOff]
+        [Command::Zero, Command::Tare]
             .into_iter()
             .filter_map(|c| command::encode(protocol, c))
             .all(|danger| danger.strip_suffix(b"\r\n").unwrap_or(&danger) != text)

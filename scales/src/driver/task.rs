@@ -47,8 +47,10 @@ pub(super) async fn run(
 ) {
     let mut backoff = config.reconnect_initial;
     let mut known_serial = config.expected_serial.clone();
+    // `Connecting` only before the first attempt: later attempts keep showing why the last
+    // one failed (disconnected, wrong balance) until a session is up again.
+    set_state(&view, ConnectionState::Connecting);
     loop {
-        set_state(&view, ConnectionState::Connecting);
         let end = match open_port(&config) {
             Ok(port) => {
                 tracing::info!(device = %config.path.display(), "balance port open");

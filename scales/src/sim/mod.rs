@@ -139,6 +139,7 @@ impl SimBalance {
 struct Plugged {
     master: SerialStream,
     _slave: SerialStream,
+    pty: PathBuf,
 }
 
 fn plug(link: &Path) -> io::Result<Plugged> {
@@ -150,7 +151,7 @@ fn plug(link: &Path) -> io::Result<Plugged> {
     std::os::unix::fs::symlink(&name, &staging)?;
     std::fs::rename(&staging, link)?;
     tracing::debug!(device = %link.display(), pty = %name, "virtual balance plugged");
-    Ok(Plugged { master, _slave: slave })
+    Ok(Plugged { master, _slave: slave, pty: PathBuf::from(name) })
 }
 
 /// The balance's task state.
@@ -218,7 +219,13 @@ impl Task {
                 tracing::debug!("virtual balance write failed; nobody listening");
             }
         }
-        let _ = std::fs::remove_file(&self.config.link);
+        // Remove the link only if it is still ours: another virtual balance may have been
+        // plugged in at the same path since.
+        if let Some(plugged) = port
+            && std::fs::read_link(&self.config.link).ok() == Some(plugged.pty.clone())
+        {
+            let _ = std::fs::remove_file(&self.config.link);
+        }
     }
 
     fn control(
