@@ -40,7 +40,7 @@ impl Fixture {
     /// A fresh store with the demo master data, ready, with [`TOKEN`] required.
     pub async fn new() -> Fixture {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(&Store::sqlite_url(dir.path())).await.unwrap();
+        let store = Store::open(&database_url(&dir).await).await.unwrap();
         let demo = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo");
         import::import_dir(&store, &demo).await.unwrap();
         let master_changed = Arc::new(Notify::new());
@@ -119,6 +119,25 @@ impl Fixture {
         };
         self.store.record_status(&status, Utc::now().timestamp_micros()).await.unwrap();
     }
+}
+
+/// A fresh SQLite file in `dir`, or, when `TOUCHSTONE_TEST_POSTGRES` holds a server URL
+/// such as `postgres://postgres@127.0.0.1:5432`, a fresh database on that server. The
+/// PostgreSQL databases are left behind for inspection; drop them with the server.
+async fn database_url(dir: &tempfile::TempDir) -> String {
+    let Ok(base) = std::env::var("TOUCHSTONE_TEST_POSTGRES") else {
+        return Store::sqlite_url(dir.path());
+    };
+    sqlx::any::install_default_drivers();
+    let name = format!("ts_http_{}", uuid::Uuid::now_v7().simple());
+    let mut admin = <sqlx::AnyConnection as sqlx::Connection>::connect(&format!("{base}/postgres"))
+        .await
+        .unwrap();
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&mut admin)
+        .await
+        .unwrap();
+    format!("{base}/{name}")
 }
 
 /// Builds the events of one bench, numbering them from `first_seq`.
