@@ -13,6 +13,7 @@
 mod check;
 mod json;
 mod kind;
+mod row;
 pub mod table;
 
 use std::fmt;

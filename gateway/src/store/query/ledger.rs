@@ -1,0 +1,151 @@
+//! Ledger reads, a page at a time by key: the event feed and timelines by cursor,
+//! anomalies and dead letters by id, and every station's last reported state.
+
+use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
+use touchstone_model::ids::JobId;
+
+use super::{AnomalyRow, DeadLetterRow, EventRow, StationStateRow};
+use crate::store::{Store, StoreError, placeholder_list};
+
+impl Store {
+    /// The events after `after` in feed order, at most `limit`; only one job's when `job`
+    /// is given.
+    pub async fn events_after(
+        &self,
+        job: Option<&JobId>,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<EventRow>, StoreError> {
+        let columns = "cursor, event_id, station_id, operator_id, job_id, recorded_us, \
+                       received_us, payload";
+        let query = match job {
+            Some(job) => sqlx::query(AssertSqlSafe(format!(
+                "SELECT {columns} FROM events WHERE job_id = $1 AND cursor > $2 \
+                 ORDER BY cursor LIMIT $3"
+            )))
+            .bind(job.as_str()),
+            None => sqlx::query(AssertSqlSafe(format!(
+                "SELECT {columns} FROM events WHERE cursor > $1 ORDER BY cursor LIMIT $2"
+            ))),
+        };
+        let rows = query.bind(after).bind(limit).fetch_all(self.pool()).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(EventRow {
+                    cursor: row.try_get("cursor")?,
+                    event_id: row.try_get("event_id")?,
+                    station: row.try_get("station_id")?,
+                    operator: row.try_get("operator_id")?,
+                    job: row.try_get("job_id")?,
+                    recorded_us: row.try_get("recorded_us")?,
+                    received_us: row.try_get("received_us")?,
+                    payload: row.try_get("payload")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The anomalies found in the events `event_ids`, oldest first.
+    pub async fn anomalies_of_events(
+        &self,
+        event_ids: &[String],
+    ) -> Result<Vec<AnomalyRow>, StoreError> {
+        let mut found = Vec::new();
+        for chunk in event_ids.chunks(500) {
+            let sql = format!(
+                "SELECT {ANOMALY_COLUMNS} FROM anomalies WHERE event_id IN ({}) ORDER BY id",
+                placeholder_list(1, chunk.len())
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for id in chunk {
+                query = query.bind(id.as_str());
+            }
+            for row in query.fetch_all(self.pool()).await? {
+                found.push(anomaly(&row)?);
+            }
+        }
+        Ok(found)
+    }
+
+    /// Anomalies with an id above `after`, oldest first, at most `limit`.
+    pub async fn anomalies_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<AnomalyRow>, StoreError> {
+        let sql =
+            format!("SELECT {ANOMALY_COLUMNS} FROM anomalies WHERE id > $1 ORDER BY id LIMIT $2");
+        let rows =
+            sqlx::query(AssertSqlSafe(sql)).bind(after).bind(limit).fetch_all(self.pool()).await?;
+        rows.iter().map(anomaly).collect()
+    }
+
+    /// Dead letters with an id above `after`, oldest first, at most `limit`.
+    pub async fn dead_letters_after(
+        &self,
+        after: i64,
+        limit: i64,
+    ) -> Result<Vec<DeadLetterRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, received_us, topic, reason, payload FROM dead_letters WHERE id > $1 \
+             ORDER BY id LIMIT $2",
+        )
+        .bind(after)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DeadLetterRow {
+                    id: row.try_get("id")?,
+                    received_us: row.try_get("received_us")?,
+                    topic: row.try_get("topic")?,
+                    reason: row.try_get("reason")?,
+                    payload: row.try_get("payload")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Every station's last reported state, in station order.
+    pub async fn station_states(&self) -> Result<Vec<StationStateRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT station_id, last_seq, last_event_us, last_status_us, \
+             online AS online, backlog, balance, balance_detail, \
+             version, operator_id FROM station_state ORDER BY station_id",
+        )
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(StationStateRow {
+                    station: row.try_get("station_id")?,
+                    last_seq: row.try_get("last_seq")?,
+                    last_event_us: row.try_get("last_event_us")?,
+                    last_status_us: row.try_get("last_status_us")?,
+                    online: row.try_get::<i64, _>("online")? != 0,
+                    backlog: row.try_get("backlog")?,
+                    balance: row.try_get("balance")?,
+                    balance_detail: row.try_get("balance_detail")?,
+                    version: row.try_get("version")?,
+                    operator: row.try_get("operator_id")?,
+                })
+            })
+            .collect()
+    }
+}
+
+const ANOMALY_COLUMNS: &str = "id, event_id, station_id, job_id, kind, detail, created_us";
+
+fn anomaly(row: &AnyRow) -> Result<AnomalyRow, StoreError> {
+    Ok(AnomalyRow {
+        id: row.try_get("id")?,
+        event_id: row.try_get("event_id")?,
+        station: row.try_get("station_id")?,
+        job: row.try_get("job_id")?,
+        kind: row.try_get("kind")?,
+        detail: row.try_get("detail")?,
+        created_us: row.try_get("created_us")?,
+    })
+}
