@@ -17,7 +17,7 @@ mod master;
 mod params;
 
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::http::{Method, StatusCode};
@@ -31,7 +31,7 @@ pub use error::AppError;
 use crate::store::Store;
 
 /// What the handlers share.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct AppState {
     /// The database.
     pub store: Store,
@@ -42,6 +42,20 @@ pub struct AppState {
     /// True once the gateway is connected and serving.
     pub ready: watch::Receiver<bool>,
 }
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The token is a secret: say only whether there is one.
+        f.debug_struct("AppState")
+            .field("store", &self.store)
+            .field("api_token", &self.api_token.as_ref().map(|_| "****"))
+            .field("ready", &*self.ready.borrow())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A request slower than this is logged as slow.
+const SLOW_REQUEST: Duration = Duration::from_millis(500);
 
 /// How long the health check waits for the database.
 const PING_TIMEOUT: Duration = Duration::from_secs(2);
@@ -87,7 +101,25 @@ pub fn app(state: AppState) -> Router {
         .merge(api)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+        .layer(middleware::from_fn(log_request))
         .with_state(state)
+}
+
+/// Logs every request at debug, and at warn when it was slow.
+async fn log_request(request: Request, next: middleware::Next) -> axum::response::Response {
+    let method = request.method().clone();
+    let path = request.uri().path().to_owned();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
+    if elapsed > SLOW_REQUEST {
+        let ms = elapsed.as_millis();
+        tracing::warn!(%method, %path, status, ms, "slow request");
+    } else {
+        tracing::debug!(%method, %path, status, us = elapsed.as_micros(), "request");
+    }
+    response
 }
 
 /// `GET /health`: 200 once the gateway is ready and the database answers, else 503.

@@ -81,6 +81,9 @@ pub fn columns(kind: Kind) -> &'static [(&'static str, bool)] {
 /// Parses `bytes` as a CSV file of `kind`; returns the good rows and the problems of the bad
 /// ones.
 pub(super) fn parse(kind: Kind, bytes: &[u8]) -> Result<(Batch, Vec<Problem>), Rejection> {
+    // Spreadsheets often save CSV with a byte order mark, which would stick to the first
+    // column's name.
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes);
     let header = reader
         .headers()
@@ -322,6 +325,14 @@ mod tests {
 
     const JOBS: &str = "id,customer_ref,description,alloy,due,route\n\
         J-1,SO-1,Solitaire,18KY,2026-12-20,cad|wax|casting\n";
+
+    #[test]
+    fn a_byte_order_mark_does_not_rename_the_first_column() {
+        let text = format!("\u{feff}{JOBS}");
+        let (batch, problems) = parse(Kind::Jobs, text.as_bytes()).unwrap();
+        assert!(problems.is_empty(), "{problems:?}");
+        assert_eq!(batch.len(), 1);
+    }
 
     #[test]
     fn good_jobs_parse_with_their_route() {
