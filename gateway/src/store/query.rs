@@ -158,8 +158,8 @@ pub struct StationStateRow {
     pub operator: Option<String>,
 }
 
-const JOB_STATE_COLUMNS: &str = "s.stage, s.in_progress AS in_progress, \
-     s.held AS held, s.station_id, s.holder_id, s.last_event_us";
+const JOB_STATE_COLUMNS: &str =
+    "s.stage, s.in_progress, s.held, s.station_id, s.holder_id, s.last_event_us";
 
 fn job_state(row: &AnyRow) -> Result<Option<JobStateRow>, StoreError> {
     let Some(last_event_us) = row.try_get::<Option<i64>, _>("last_event_us")? else {

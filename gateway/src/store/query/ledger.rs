@@ -112,7 +112,7 @@ impl Store {
     pub async fn station_states(&self) -> Result<Vec<StationStateRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT station_id, last_seq, last_event_us, last_status_us, \
-             online AS online, backlog, balance, balance_detail, \
+             online, backlog, balance, balance_detail, \
              version, operator_id FROM station_state ORDER BY station_id",
         )
         .fetch_all(self.pool())
