@@ -193,3 +193,34 @@ async fn badges_must_stay_unique_across_files() {
         "{err}"
     );
 }
+
+#[tokio::test]
+async fn demo_history_puts_jobs_at_their_stages_and_imports_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh_store(&dir).await;
+    import::import_dir(&store, &demo_dir()).await.unwrap();
+
+    let report = import::import_events(&store, &demo_dir().join("events.jsonl")).await.unwrap();
+    let again = import::import_events(&store, &demo_dir().join("events.jsonl")).await.unwrap();
+
+    assert!(report.stored > 200, "{report:?}");
+    assert_eq!((again.stored, again.duplicates), (0, report.stored));
+    let state = |id: &'static str| {
+        let store = store.clone();
+        async move { store.job_state(&job_id(id)).await.unwrap().unwrap() }
+    };
+    let polishing = state("J-2026-0141").await;
+    assert_eq!((polishing.stage.as_deref(), polishing.in_progress), (Some("polish"), true));
+    let revised = state("J-2026-0153").await;
+    assert_eq!((revised.stage.as_deref(), revised.held), (Some("cad"), true));
+    let shipped = state("J-2026-0171").await;
+    assert_eq!((shipped.stage.as_deref(), shipped.in_progress), (Some("finished"), false));
+    assert!(store.job_state(&job_id("J-2026-0167")).await.unwrap().is_none());
+
+    let anomalies = store.anomalies_after(0, 1000).await.unwrap();
+    let kinds: Vec<(&str, Option<&str>)> =
+        anomalies.iter().map(|a| (a.kind.as_str(), a.job.as_deref())).collect();
+    assert!(kinds.contains(&("stone_of_another_job", Some("J-2026-0147"))), "{anomalies:#?}");
+    assert!(kinds.contains(&("loss_over_warning", Some("J-2026-0158"))), "{anomalies:#?}");
+    assert_eq!(anomalies.len(), 2, "only the two staged anomalies: {anomalies:#?}");
+}

@@ -109,9 +109,12 @@ fn cases() -> Vec<Case> {
         case(Method::GET, "/api/v1/jobs", "/api/v1/jobs?limit=0"),
         case(Method::GET, "/api/v1/jobs/{id}", "/api/v1/jobs/J-2026-0141"),
         case(Method::GET, "/api/v1/jobs/{id}", "/api/v1/jobs/J-2026-0167"),
+        case(Method::GET, "/api/v1/jobs/{id}", "/api/v1/jobs/J-2026-0171"),
+        case(Method::GET, "/api/v1/jobs/{id}", "/api/v1/jobs/J-2026-0153"),
         case(Method::GET, "/api/v1/jobs/{id}", "/api/v1/jobs/J-0000"),
         case(Method::GET, "/api/v1/jobs/{id}", "/api/v1/jobs/J%2B1"),
         case(Method::GET, "/api/v1/jobs/{id}/timeline", "/api/v1/jobs/J-2026-0147/timeline"),
+        case(Method::GET, "/api/v1/jobs/{id}/timeline", "/api/v1/jobs/J-2026-0158/timeline"),
         case(
             Method::GET,
             "/api/v1/jobs/{id}/timeline",
@@ -124,7 +127,7 @@ fn cases() -> Vec<Case> {
             "/api/v1/jobs/J-2026-0141/timeline?after=x",
         ),
         case(Method::GET, "/api/v1/stations", "/api/v1/stations"),
-        case(Method::GET, "/api/v1/events", "/api/v1/events"),
+        case(Method::GET, "/api/v1/events", "/api/v1/events?limit=1000"),
         case(Method::GET, "/api/v1/events", "/api/v1/events?after=3&limit=2"),
         case(Method::GET, "/api/v1/events", "/api/v1/events?after=999999"),
         case(Method::GET, "/api/v1/events", "/api/v1/events?limit=5000"),
@@ -161,6 +164,8 @@ fn cases() -> Vec<Case> {
 async fn every_response_matches_its_documented_status_and_schema() {
     let doc = document();
     let fx = Fixture::new().await;
+    let history = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo/events.jsonl");
+    touchstone_gateway::import::import_events(&fx.store, &history).await.unwrap();
     floor_day(&fx).await;
     fx.heartbeat("setting-1", 2).await;
     let topic = "touchstone/v1/stations/bench-1/events";

@@ -11,6 +11,7 @@
 //! caller notifies whoever republishes master data.
 
 mod check;
+mod events;
 mod json;
 mod kind;
 mod row;
@@ -26,6 +27,7 @@ use touchstone_model::workshop::{Component, Job, LossBand, Operator, StageDef, S
 
 use crate::store::{Store, StoreError, to_us};
 
+pub use events::{EventsReport, import_events};
 pub use kind::{Format, Kind};
 
 /// The most problems one refusal lists; the rest are only counted.
