@@ -336,3 +336,42 @@ async fn dead_letters_show_text_as_text_and_bytes_as_base64() {
     let (_, rest) = fx.get(&format!("/api/v1/dead-letters?after={}", letters[0]["id"])).await;
     assert_eq!(rest["dead_letters"].as_array().unwrap().len(), 1);
 }
+
+#[tokio::test]
+async fn internal_errors_say_nothing_about_the_inside() {
+    let fx = Fixture::new().await;
+    fx.store.close().await;
+
+    let (status, body) = fx.get("/api/v1/jobs").await;
+    assert_eq!(
+        (status, body),
+        (StatusCode::INTERNAL_SERVER_ERROR, json!({"error": "internal error"}))
+    );
+
+    let (status, body) = fx.call_as(Method::GET, "/health", None, None).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["reason"], "the database does not answer");
+}
+
+#[tokio::test]
+async fn without_a_configured_token_the_api_is_open() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = touchstone_gateway::store::Store::open(
+        &touchstone_gateway::store::Store::sqlite_url(dir.path()),
+    )
+    .await
+    .unwrap();
+    let (_ready, ready) = tokio::sync::watch::channel(true);
+    let app = touchstone_gateway::http::app(touchstone_gateway::http::AppState {
+        store,
+        master_changed: Default::default(),
+        api_token: None,
+        ready,
+    });
+    let request =
+        axum::http::Request::get("/api/v1/stations").body(axum::body::Body::empty()).unwrap();
+
+    let response = tower::ServiceExt::oneshot(app, request).await.unwrap();
+
+    assert_eq!(response.status(), StatusCode::OK);
+}
