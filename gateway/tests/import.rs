@@ -224,3 +224,67 @@ async fn demo_history_puts_jobs_at_their_stages_and_imports_once() {
     assert!(kinds.contains(&("loss_over_warning", Some("J-2026-0158"))), "{anomalies:#?}");
     assert_eq!(anomalies.len(), 2, "only the two staged anomalies: {anomalies:#?}");
 }
+
+#[tokio::test]
+async fn csv_files_of_every_kind_import_in_dependency_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = fresh_store(&dir).await;
+    let files = tempfile::tempdir().unwrap();
+    // Written in the reverse of the order they must load in.
+    write(&files, "components.csv", "job_id,type,id,carat\nJ-7,stone,ST-7,0.90\n");
+    write(
+        &files,
+        "jobs.csv",
+        "id,customer_ref,alloy,due,route\nJ-7,SO-7,18KY,2027-01-10,casting|polish\n",
+    );
+    write(
+        &files,
+        "loss-bands.csv",
+        "stage,alloy,warn_percent,hard_percent\npolish,,1.0,2.0\npolish,AG925,1.33,2.66\n",
+    );
+    write(
+        &files,
+        "operators.csv",
+        "id,name,badge,role,active\nop-1,Ana Ruiz,B-1,supervisor,yes\nop-2,Old Hand,B-2,worker,no\n",
+    );
+    write(&files, "stations.csv", "id,name,stages\nbench-7,Bench 7,casting|polish\n");
+    write(
+        &files,
+        "stages.csv",
+        "id,name,requires_weight,requires_approved_cad\ncasting,Casting,true,\npolish,Polishing,1,false\n",
+    );
+    write(
+        &files,
+        "alloys.csv",
+        "code,name,metal,fineness\n18KY,18K yellow,Gold,750\nAG925,Sterling,silver,925\n",
+    );
+    write(&files, "notes.txt", "not master data\n");
+
+    let reports = import::import_dir(&store, files.path()).await.unwrap();
+
+    let names: Vec<&str> = reports.iter().map(|r| r.file.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "alloys.csv",
+            "stages.csv",
+            "stations.csv",
+            "operators.csv",
+            "loss-bands.csv",
+            "jobs.csv",
+            "components.csv"
+        ]
+    );
+    let stages = store.list::<StageDef>().await.unwrap();
+    let polish = stages.iter().find(|s| s.id.as_str() == "polish").unwrap();
+    assert!(polish.requires_weight && !polish.requires_approved_cad);
+    let casting = stages.iter().find(|s| s.id.as_str() == "casting").unwrap();
+    assert!(casting.requires_approved_cad, "an empty cell takes the default");
+    let operators = store.list::<Operator>().await.unwrap();
+    assert_eq!(operators.iter().filter(|o| o.active).count(), 1);
+    let bands = store.list::<LossBand>().await.unwrap();
+    assert_eq!(bands.len(), 2);
+    let job = store.job(&job_id("J-7")).await.unwrap().unwrap();
+    assert_eq!(job.route.len(), 2);
+    assert_eq!(job.components.len(), 1, "components.csv loaded after jobs.csv");
+}
