@@ -8,6 +8,23 @@ use touchstone_model::ids::JobId;
 use super::{AnomalyRow, DeadLetterRow, EventRow, StationStateRow};
 use crate::store::{Store, StoreError, placeholder_list};
 
+/// The feed: events after a cursor, in cursor order, by the primary key.
+const FEED_SQL: &str = "SELECT cursor, event_id, station_id, operator_id, job_id, recorded_us, \
+    received_us, payload FROM events WHERE cursor > $1 ORDER BY cursor LIMIT $2";
+
+/// One job's events after a cursor, through the index on (job_id, cursor).
+const JOB_EVENTS_SQL: &str = "SELECT cursor, event_id, station_id, operator_id, job_id, \
+    recorded_us, received_us, payload FROM events WHERE job_id = $1 AND cursor > $2 \
+    ORDER BY cursor LIMIT $3";
+
+/// Anomalies after an id, by the primary key.
+const ANOMALIES_AFTER_SQL: &str = "SELECT id, event_id, station_id, job_id, kind, detail, \
+    created_us FROM anomalies WHERE id > $1 ORDER BY id LIMIT $2";
+
+/// Dead letters after an id, by the primary key.
+const DEAD_LETTERS_AFTER_SQL: &str = "SELECT id, received_us, topic, reason, payload \
+    FROM dead_letters WHERE id > $1 ORDER BY id LIMIT $2";
+
 impl Store {
     /// The events after `after` in feed order, at most `limit`; only one job's when `job`
     /// is given.
@@ -17,17 +34,9 @@ impl Store {
         after: i64,
         limit: i64,
     ) -> Result<Vec<EventRow>, StoreError> {
-        let columns = "cursor, event_id, station_id, operator_id, job_id, recorded_us, \
-                       received_us, payload";
         let query = match job {
-            Some(job) => sqlx::query(AssertSqlSafe(format!(
-                "SELECT {columns} FROM events WHERE job_id = $1 AND cursor > $2 \
-                 ORDER BY cursor LIMIT $3"
-            )))
-            .bind(job.as_str()),
-            None => sqlx::query(AssertSqlSafe(format!(
-                "SELECT {columns} FROM events WHERE cursor > $1 ORDER BY cursor LIMIT $2"
-            ))),
+            Some(job) => sqlx::query(JOB_EVENTS_SQL).bind(job.as_str()),
+            None => sqlx::query(FEED_SQL),
         };
         let rows = query.bind(after).bind(limit).fetch_all(self.pool()).await?;
         rows.iter()
@@ -74,10 +83,8 @@ impl Store {
         after: i64,
         limit: i64,
     ) -> Result<Vec<AnomalyRow>, StoreError> {
-        let sql =
-            format!("SELECT {ANOMALY_COLUMNS} FROM anomalies WHERE id > $1 ORDER BY id LIMIT $2");
         let rows =
-            sqlx::query(AssertSqlSafe(sql)).bind(after).bind(limit).fetch_all(self.pool()).await?;
+            sqlx::query(ANOMALIES_AFTER_SQL).bind(after).bind(limit).fetch_all(self.pool()).await?;
         rows.iter().map(anomaly).collect()
     }
 
@@ -87,14 +94,11 @@ impl Store {
         after: i64,
         limit: i64,
     ) -> Result<Vec<DeadLetterRow>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id, received_us, topic, reason, payload FROM dead_letters WHERE id > $1 \
-             ORDER BY id LIMIT $2",
-        )
-        .bind(after)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
+        let rows = sqlx::query(DEAD_LETTERS_AFTER_SQL)
+            .bind(after)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
         rows.iter()
             .map(|row| {
                 Ok(DeadLetterRow {
@@ -148,4 +152,40 @@ fn anomaly(row: &AnyRow) -> Result<AnomalyRow, StoreError> {
         detail: row.try_get("detail")?,
         created_us: row.try_get("created_us")?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// SQLite's plan for `sql`, one step per line.
+    async fn plan(store: &Store, sql: &str, binds: usize) -> String {
+        let mut query = sqlx::query(AssertSqlSafe(format!("EXPLAIN QUERY PLAN {sql}")));
+        for _ in 0..binds {
+            query = query.bind(1_i64);
+        }
+        let rows = query.fetch_all(store.pool()).await.unwrap();
+        rows.iter()
+            .map(|r| r.try_get::<String, _>("detail").unwrap())
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[tokio::test]
+    async fn ledger_pages_are_read_by_key_without_a_scan_or_a_sort() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&Store::sqlite_url(dir.path())).await.unwrap();
+        let pages = [
+            (FEED_SQL, 2),
+            (JOB_EVENTS_SQL, 3),
+            (ANOMALIES_AFTER_SQL, 2),
+            (DEAD_LETTERS_AFTER_SQL, 2),
+        ];
+        for (sql, binds) in pages {
+            let plan = plan(&store, sql, binds).await;
+            assert!(plan.starts_with("SEARCH"), "{sql}\n{plan}");
+            assert!(!plan.contains("TEMP B-TREE"), "{sql}\n{plan}");
+        }
+        assert!(plan(&store, JOB_EVENTS_SQL, 3).await.contains("events_by_job"));
+    }
 }
