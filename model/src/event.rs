@@ -37,7 +37,7 @@ pub struct Event {
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 pub enum Fact {
     /// An operator signed in by scanning their badge.
-    SignedIn,
+    SignedIn {},
     /// An operator signed out.
     SignedOut {
         /// Why.
@@ -62,7 +62,7 @@ pub enum Fact {
         note: String,
     },
     /// A hold was lifted.
-    JobReleased,
+    JobReleased {},
     /// A stable weight was taken from the balance.
     WeightRecorded(Weighing),
     /// A stone or part of a packet was handed to the job.
@@ -87,12 +87,12 @@ impl Fact {
     /// The fact's type as it is named on the wire, for logs and queries.
     pub fn type_name(&self) -> &'static str {
         match self {
-            Fact::SignedIn => "signed_in",
+            Fact::SignedIn {} => "signed_in",
             Fact::SignedOut { .. } => "signed_out",
             Fact::StageStarted { .. } => "stage_started",
             Fact::StageFinished { .. } => "stage_finished",
             Fact::JobHeld { .. } => "job_held",
-            Fact::JobReleased => "job_released",
+            Fact::JobReleased {} => "job_released",
             Fact::WeightRecorded(_) => "weight_recorded",
             Fact::StoneIssued(_) => "stone_issued",
             Fact::StoneReturned(_) => "stone_returned",
@@ -108,7 +108,7 @@ impl Fact {
             Fact::StageStarted { .. }
                 | Fact::StageFinished { .. }
                 | Fact::JobHeld { .. }
-                | Fact::JobReleased
+                | Fact::JobReleased {}
                 | Fact::StoneIssued(_)
                 | Fact::StoneReturned(_)
         )

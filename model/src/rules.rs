@@ -36,7 +36,7 @@ impl JobProgress {
                 self.in_progress = false;
             }
             Fact::JobHeld { .. } => self.held = true,
-            Fact::JobReleased => self.held = false,
+            Fact::JobReleased {} => self.held = false,
             _ => {}
         }
     }
@@ -394,7 +394,7 @@ mod tests {
         let r =
             check_stage_start(&job(), &p, &station(&["casting"]), &id("casting"), &stage_defs());
         assert_eq!(r, Err(Refusal::OnHold));
-        p.apply(&Fact::JobReleased);
+        p.apply(&Fact::JobReleased {});
         assert_eq!(
             check_stage_start(&job(), &p, &station(&["casting"]), &id("casting"), &stage_defs()),
             Ok(())

@@ -80,6 +80,17 @@ fn wrong_types_and_unknown_fields_are_refused() {
         serde_json::from_slice(&encode_event(&sample_event())).unwrap();
     json["fact"]["grams"] = 6.118.into();
     assert!(decode_event(&station("bench-3"), json.to_string().as_bytes()).is_err());
+
+    // Facts without fields refuse stray ones too; the wire form stays `{"type": ...}`.
+    for fact in [Fact::SignedIn {}, Fact::JobReleased {}] {
+        let mut event = sample_event();
+        event.fact = fact;
+        let mut json: serde_json::Value = serde_json::from_slice(&encode_event(&event)).unwrap();
+        assert_eq!(json["fact"].as_object().map(|o| o.len()), Some(1), "{json}");
+        json["fact"]["by"] = "OP-9".into();
+        let err = decode_event(&station("bench-3"), json.to_string().as_bytes()).unwrap_err();
+        assert!(err.to_string().contains("unknown field `by`"), "{err}");
+    }
 }
 
 #[test]
@@ -160,12 +171,12 @@ fn status_decodes_and_checks_station() {
 fn every_fact_round_trips() {
     use crate::event::{HoldReason, SignOutReason, StoneMovement};
     let facts = vec![
-        Fact::SignedIn,
+        Fact::SignedIn {},
         Fact::SignedOut { reason: SignOutReason::Idle },
         Fact::StageStarted { stage: "cad".parse().unwrap() },
         Fact::StageFinished { stage: "cad".parse().unwrap() },
         Fact::JobHeld { reason: HoldReason::MissingParts, note: "no clasp".into() },
-        Fact::JobReleased,
+        Fact::JobReleased {},
         Fact::StoneIssued(StoneMovement::Stone { id: "ST-1".parse().unwrap(), broken: false }),
         Fact::StoneReturned(StoneMovement::Packet {
             id: "PK-1".parse().unwrap(),
