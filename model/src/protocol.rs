@@ -63,7 +63,7 @@ pub mod topics {
     /// Every station's status, in every protocol version.
     pub const ALL_STATUS: &str = "touchstone/+/stations/+/status";
 
-    /// Every acknowledgement for one station.
+    /// Every retained master data message of this protocol version: lists and jobs.
     pub fn all_master() -> String {
         format!("{ROOT}/v{VERSION}/master/#")
     }
