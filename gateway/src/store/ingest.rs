@@ -182,21 +182,31 @@ struct Derived {
     jobs: HashMap<String, JobRow>,
     stations: HashMap<String, (i64, i64)>,
     totals: HashMap<MetalKey, (Grams, i64)>,
-    anomalies: Vec<(String, String, Option<String>, &'static str, String, i64)>,
+    anomalies: Vec<AnomalyRow>,
+}
+
+/// One row of the anomalies table, as the batch inserts it.
+struct AnomalyRow {
+    event_id: String,
+    station_id: String,
+    job_id: Option<String>,
+    kind: &'static str,
+    detail: String,
+    created_us: i64,
 }
 
 impl Derived {
     fn flag(&mut self, incoming: &Incoming, kind: &'static str, detail: String) {
         let e = &incoming.event;
         let job = e.job.as_ref().map(|j| j.to_string());
-        self.anomalies.push((
-            e.id.to_string(),
-            e.station.to_string(),
-            job,
+        self.anomalies.push(AnomalyRow {
+            event_id: e.id.to_string(),
+            station_id: e.station.to_string(),
+            job_id: job,
             kind,
             detail,
-            to_us(incoming.received_at),
-        ));
+            created_us: to_us(incoming.received_at),
+        });
     }
 
     /// Sums a purpose's grams for one job and stage over all operators.
@@ -367,14 +377,14 @@ fn apply(ctx: &Context, d: &mut Derived, visits: &mut Vec<VisitChange>, incoming
     if let Fact::Override { supervisor, refusal } = &e.fact {
         d.flag(incoming, "override", format!("{supervisor} allowed: {refusal}"));
     }
-    if let Fact::WeightRecorded(w) = &e.fact {
-        if w.stability == Stability::Unstable {
-            d.flag(
-                incoming,
-                "unstable_weight",
-                format!("{} {} recorded while moving", w.value, w.unit),
-            );
-        }
+    if let Fact::WeightRecorded(w) = &e.fact
+        && w.stability == Stability::Unstable
+    {
+        d.flag(
+            incoming,
+            "unstable_weight",
+            format!("{} {} recorded while moving", w.value, w.unit),
+        );
     }
     let Some(job_id) = &e.job else {
         if let Fact::WeightRecorded(w) = &e.fact {
@@ -452,10 +462,10 @@ fn apply(ctx: &Context, d: &mut Derived, visits: &mut Vec<VisitChange>, incoming
                 .map(|s| s.to_string())
                 .unwrap_or_default();
             add_weight(d, incoming, &key, stage.clone(), w);
-            if w.purpose == WeightPurpose::Receipt {
-                if let Some(job) = job {
-                    assess_receipt(ctx, d, incoming, job, &stage, w);
-                }
+            if w.purpose == WeightPurpose::Receipt
+                && let Some(job) = job
+            {
+                assess_receipt(ctx, d, incoming, job, &stage, w);
             }
         }
         _ => {}
@@ -638,14 +648,14 @@ async fn write_state(
             value_rows(chunk.len(), 6)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
-        for (event, station, job, kind, detail, at) in chunk {
+        for row in chunk {
             query = query
-                .bind(event.clone())
-                .bind(station.clone())
-                .bind(job.clone())
-                .bind(*kind)
-                .bind(detail.clone())
-                .bind(*at);
+                .bind(row.event_id.clone())
+                .bind(row.station_id.clone())
+                .bind(row.job_id.clone())
+                .bind(row.kind)
+                .bind(row.detail.clone())
+                .bind(row.created_us);
         }
         query.execute(&mut *conn).await?;
     }
