@@ -66,12 +66,14 @@ fn build_gateway() -> anyhow::Result<PathBuf> {
 }
 
 /// Where the gateway under test gets its database and broker.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct GatewaySetup {
     /// `--database`; SQLite in the data dir when `None`.
     pub database: Option<String>,
     /// `--broker`; the embedded broker on a free port when `None`.
     pub broker: Option<String>,
+    /// Any further flags.
+    pub extra_args: Vec<String>,
 }
 
 /// The gateway running as a child process.
@@ -126,10 +128,10 @@ impl GatewayProcess {
             if let Some(status) = self.child.try_wait()? {
                 bail!("gateway exited during start with {status}");
             }
-            if let Ok(response) = client.get(&url).send().await {
-                if response.status().is_success() {
-                    return Ok(());
-                }
+            if let Ok(response) = client.get(&url).send().await
+                && response.status().is_success()
+            {
+                return Ok(());
             }
             if Instant::now() > deadline {
                 bail!("gateway did not become healthy at {url}");
@@ -196,5 +198,6 @@ fn spawn_gateway(
     if let Some(database) = &setup.database {
         command.args(["--database", database]);
     }
+    command.args(&setup.extra_args);
     command.spawn().context("starting the gateway")
 }

@@ -11,22 +11,26 @@ use touchstone_tests::bench::{Bench, weighing};
 use crate::{Rig, Setup, count, db, stored};
 
 /// Resends every event not yet acknowledged, as a kiosk does from its journal, until all are.
-async fn resend_until_acked(bench: &mut Bench, events: &[Event], rounds: usize) {
+async fn resend_until_acked(
+    bench: &mut Bench,
+    events: &[Event],
+    rounds: usize,
+) -> anyhow::Result<()> {
     for _ in 0..rounds {
         let missing: Vec<&Event> =
             events.iter().filter(|e| !bench.received.contains_key(&e.id)).collect();
         if missing.is_empty() {
-            return;
+            return Ok(());
         }
         for event in &missing {
-            bench.publish(event).await.unwrap();
+            bench.publish(event).await?;
         }
         let ids: Vec<EventId> = missing.iter().map(|e| e.id).collect();
         if bench.wait_acked(&ids, Duration::from_secs(10)).await.is_ok() {
-            return;
+            return Ok(());
         }
     }
-    panic!("events still unacknowledged after {rounds} rounds of resending");
+    anyhow::bail!("events still unacknowledged after {rounds} rounds of resending")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -73,7 +77,7 @@ async fn gateway_killed_mid_stream_loses_nothing_it_acknowledged() {
         for event in &events[1500..] {
             bench.publish(event).await.unwrap();
         }
-        resend_until_acked(&mut bench, &events, 10).await;
+        resend_until_acked(&mut bench, &events, 10).await.unwrap();
         assert_eq!(
             count(&pool, "events").await.unwrap(),
             3000,

@@ -54,6 +54,7 @@ impl Rig {
             GatewaySetup {
                 database: Some(database_url.clone()),
                 broker: mosquitto.as_ref().map(Mosquitto::url),
+                extra_args: Vec::new(),
             },
         )
         .await?;
