@@ -279,16 +279,24 @@ impl<'a> Session<'a> {
     }
 
     fn next_deadline(&self) -> Instant {
-        let mut next = self.last_byte + self.config.silence_timeout;
-        next = next.min(self.last_line + self.config.garbled_timeout);
-        if let Some(idle) = self.decoder.idle_deadline() {
-            next = next.min(Instant::from_std(idle));
+        let now = Instant::now();
+        // Once silent or garbled, those deadlines lie in the past; re-check at a gentle pace
+        // instead of waking the task in a tight loop.
+        let mut next = now + Duration::from_millis(250);
+        for health in [
+            self.last_byte + self.config.silence_timeout,
+            self.last_line + self.config.garbled_timeout,
+        ] {
+            if health > now {
+                next = next.min(health);
+            }
         }
-        if let Some(identity) = self.identity_deadline {
-            next = next.min(identity);
+        // A waiting CR line or identity reply is due at once if its time has come.
+        let due = [self.decoder.idle_deadline().map(Instant::from_std), self.identity_deadline];
+        for deadline in due.into_iter().flatten() {
+            next = next.min(deadline.max(now));
         }
-        // Once silent or garbled, re-check at a gentle pace instead of spinning.
-        next.max(Instant::now() + Duration::from_millis(5))
+        next
     }
 
     /// Silent, garbled or connected, once the identity check is done.
