@@ -157,6 +157,14 @@ impl Journal {
         })
     }
 
+    /// A write transaction that takes SQLite's write lock at once. A deferred one would take
+    /// it only at its first write, after reading, and when another connection wrote in
+    /// between, SQLite fails the upgrade with "database is locked" at once, without waiting
+    /// for the busy timeout: an append racing a confirmation would fail.
+    async fn write(&self) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, JournalError> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
     /// The station this journal belongs to.
     pub fn station(&self) -> &StationId {
         &self.station
@@ -186,7 +194,7 @@ impl Journal {
         now: DateTime<Utc>,
     ) -> Result<Vec<Event>, JournalError> {
         let _guard = self.append_lock.lock().await;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let last: i64 = sqlx::query_scalar("SELECT COALESCE(MAX(seq), 0) FROM events")
             .fetch_one(&mut *tx)
             .await?;
@@ -265,7 +273,7 @@ impl Journal {
     /// Marks the events with these ids confirmed; returns how many were newly confirmed.
     /// Ids the journal does not hold (another bench's, or invented) change nothing.
     pub async fn confirm(&self, ids: &[EventId], now: DateTime<Utc>) -> Result<u64, JournalError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write().await?;
         let mut changed = 0;
         for id in ids {
             changed += sqlx::query(

@@ -85,3 +85,32 @@ async fn the_stored_payload_is_the_wire_encoding() {
     assert_eq!(pending[0].payload, encode_event(&event));
     assert_eq!(decode_event(&station(), &pending[0].payload).unwrap(), event);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appends_racing_confirmations_never_fail_as_locked() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(&dir.path().join("j.db"), &station()).await.unwrap();
+    let writer = {
+        let journal = journal.clone();
+        tokio::spawn(async move {
+            for k in 0..300 {
+                journal.append(note(&format!("n{k}")), Utc::now()).await.unwrap();
+            }
+        })
+    };
+    // Confirm whatever is there, as fast as acknowledgements could arrive.
+    while !writer.is_finished() {
+        let pending = journal.unconfirmed_after(0, 50).await.unwrap();
+        let ids: Vec<EventId> = journal
+            .recent(50)
+            .await
+            .unwrap()
+            .iter()
+            .filter(|e| pending.iter().any(|p| p.seq == e.event.seq))
+            .map(|e| e.event.id)
+            .collect();
+        journal.confirm(&ids, Utc::now()).await.unwrap();
+    }
+    writer.await.unwrap();
+    assert_eq!(journal.stats().last_seq, 300);
+}
