@@ -289,6 +289,13 @@ impl Bench {
         })
     }
 
+    /// How long until the idle sign-out, when someone is signed in.
+    pub fn idle_left(&self, now: DateTime<Utc>) -> Option<std::time::Duration> {
+        self.operator.as_ref()?;
+        let left = self.idle_signout - (now - self.last_activity);
+        Some(left.to_std().unwrap_or_default())
+    }
+
     /// The events of the open job, loaded from the journal after [`Command::LoadJob`].
     pub fn job_events(&mut self, job: &JobId, events: Vec<Event>) {
         if self.job.as_ref() == Some(job) {
@@ -726,24 +733,16 @@ impl Bench {
         };
         let job = Some(view.job.id.clone());
         let record = self.record(job, Fact::WeightRecorded(weighing.clone()));
-        let saved = format!("Saved: {} {} g", purpose_words(purpose), grams);
+        let saved = format!("Saved: {} {}", purpose_words(purpose), grams);
         if purpose != WeightPurpose::Receipt
             || view.metal.issued == touchstone_model::metal::Grams::ZERO
         {
             return self.save(vec![record], Screen::Job, OperatorChange::Keep, &saved);
         }
-        let Some(alloy) = master.alloys.iter().find(|a| a.code == view.job.alloy) else {
+        let Some(StageLoss { assessment, band }) = stage_loss(&view, master, &stage, grams) else {
             return self.save(vec![record], Screen::Job, OperatorChange::Keep, &saved);
         };
-        let band = LossBand::find(&master.loss_bands, &stage, &view.job.alloy);
-        let assessment = assess_loss(
-            view.metal.issued,
-            grams,
-            view.metal.scrap,
-            alloy.fineness,
-            band,
-            view::division(grams),
-        );
+        let band = band.as_ref();
         match assessment.verdict {
             LossVerdict::Within | LossVerdict::NoBand => {
                 self.save(vec![record], Screen::Job, OperatorChange::Keep, &saved)
@@ -754,7 +753,7 @@ impl Bench {
             }
             LossVerdict::OverHard => {
                 let detail = format!(
-                    "Loss {} g ({}%) is over the hard line of {}%. A supervisor must allow it.",
+                    "Loss {} ({}%) is over the hard line of {}%. A supervisor must allow it.",
                     assessment.loss,
                     assessment.percent.normalize(),
                     band.map(|b| b.hard_percent.normalize().to_string()).unwrap_or_default(),
@@ -763,6 +762,40 @@ impl Bench {
             }
         }
     }
+}
+
+/// A stage's loss against its band.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StageLoss {
+    /// Loss in grams, fine grams and percent, and the verdict.
+    pub assessment: LossAssessment,
+    /// The band it was judged against, if one is set.
+    pub band: Option<LossBand>,
+}
+
+/// The loss at `stage` if `received` grams came back in all, against what was issued there
+/// and the band for the stage and the job's alloy. `None` when nothing was issued at the
+/// stage or the alloy is unknown to the cache.
+pub fn stage_loss(
+    view: &JobView,
+    master: &MasterData,
+    stage: &touchstone_model::ids::StageId,
+    received: touchstone_model::metal::Grams,
+) -> Option<StageLoss> {
+    if view.metal.issued == touchstone_model::metal::Grams::ZERO {
+        return None;
+    }
+    let alloy = master.alloys.iter().find(|a| a.code == view.job.alloy)?;
+    let band = LossBand::find(&master.loss_bands, stage, &view.job.alloy).cloned();
+    let assessment = assess_loss(
+        view.metal.issued,
+        received,
+        view.metal.scrap,
+        alloy.fineness,
+        band.as_ref(),
+        view::division(received),
+    );
+    Some(StageLoss { assessment, band })
 }
 
 /// A weighing purpose in words.

@@ -1,0 +1,389 @@
+//! The bench's moving parts behind the screen: journal, master data cache, balance, uplink
+//! and signals, and the executor that carries out the bench's [`Command`]s.
+//!
+//! The screen never waits. [`Station::execute`] starts each command on the tokio runtime and
+//! returns; the result comes back as an [`Outcome`] on a channel the app drains every frame,
+//! and each outcome (and each change of the balance, the link, the journal or the cache)
+//! asks the screen to repaint. Nothing else does, so a static screen costs nothing.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::Context;
+use chrono::Utc;
+use tokio::sync::{mpsc, watch};
+use touchstone_model::event::Event;
+use touchstone_model::ids::JobId;
+use touchstone_scales::{Balance, BalanceView, DriverConfig};
+
+use crate::bench::{Command, Input};
+use crate::cache::Cache;
+use crate::config::{GpioSettings, ScannerSettings, StationConfig};
+use crate::gpio::{self, Signals};
+use crate::journal::{Entry, Journal};
+use crate::scanner;
+use crate::uplink::{BenchStatus, LinkState, Uplink, UplinkSettings};
+
+/// How long a capture waits for the balance to be stable.
+pub const CAPTURE_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// How many events the history screen lists.
+pub const HISTORY_LEN: u32 = 50;
+
+/// What came back from the runtime.
+#[derive(Debug)]
+pub enum Outcome {
+    /// The journal has these events on disk.
+    Saved(Vec<Event>),
+    /// The journal refused them; nothing was recorded.
+    SaveFailed(String),
+    /// This bench's events for a job, oldest first.
+    JobEvents(JobId, Vec<Event>),
+    /// An input from outside the screen: a capture, a serial scan, the foot switch.
+    Input(Input),
+    /// The station's recent events, newest first.
+    History(Vec<Entry>),
+    /// Something to tell the worker that changes nothing (tare failed, say).
+    Notice(String),
+}
+
+/// Wakes the screen. Holds the egui context once the app has one.
+#[derive(Clone, Default)]
+pub struct Waker(Arc<Mutex<Option<egui::Context>>>);
+
+impl std::fmt::Debug for Waker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Waker")
+    }
+}
+
+impl Waker {
+    /// Asks for a repaint.
+    pub fn wake(&self) {
+        if let Ok(guard) = self.0.lock()
+            && let Some(ctx) = guard.as_ref()
+        {
+            ctx.request_repaint();
+        }
+    }
+
+    /// Asks the window to close (SIGTERM).
+    pub fn close(&self) {
+        if let Ok(guard) = self.0.lock()
+            && let Some(ctx) = guard.as_ref()
+        {
+            ctx.send_viewport_cmd(egui::ViewportCommand::Close);
+            ctx.request_repaint();
+        }
+    }
+
+    /// Binds the context to wake.
+    pub fn bind(&self, ctx: &egui::Context) {
+        if let Ok(mut guard) = self.0.lock() {
+            *guard = Some(ctx.clone());
+        }
+    }
+}
+
+/// Sends outcomes and wakes the screen.
+#[derive(Debug, Clone)]
+pub struct Outbox {
+    tx: mpsc::UnboundedSender<Outcome>,
+    waker: Waker,
+}
+
+impl Outbox {
+    /// Asks the window to close.
+    pub fn close_screen(&self) {
+        self.waker.close();
+    }
+
+    /// Reports an outcome.
+    pub fn send(&self, outcome: Outcome) -> bool {
+        let sent = self.tx.send(outcome).is_ok();
+        self.waker.wake();
+        sent
+    }
+}
+
+/// Everything the bench runs on. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Station {
+    /// The journal.
+    pub journal: Journal,
+    /// The master data.
+    pub cache: Cache,
+    /// The balance, when one is configured.
+    pub balance: Option<Arc<Balance>>,
+    /// Lamps and buzzer.
+    pub signals: Signals,
+    /// The link to the gateway.
+    pub link: watch::Receiver<LinkState>,
+    /// What the heartbeat reports.
+    pub status: Arc<watch::Sender<BenchStatus>>,
+    /// Where the journal lives, for the settings screen.
+    pub data_dir: PathBuf,
+    runtime: tokio::runtime::Handle,
+    outbox: Outbox,
+}
+
+impl Station {
+    /// Wires the parts; returns the station and the receiver of its outcomes.
+    pub fn new(
+        parts: Parts,
+        runtime: tokio::runtime::Handle,
+    ) -> (Station, mpsc::UnboundedReceiver<Outcome>) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let station = Station {
+            journal: parts.journal,
+            cache: parts.cache,
+            balance: parts.balance,
+            signals: parts.signals,
+            link: parts.link,
+            status: parts.status,
+            data_dir: parts.data_dir,
+            runtime,
+            outbox: Outbox { tx, waker: parts.waker },
+        };
+        (station, rx)
+    }
+
+    /// The sender of outcomes, for inputs that come from elsewhere.
+    pub fn outbox(&self) -> Outbox {
+        self.outbox.clone()
+    }
+
+    /// The balance's view now, if there is a balance.
+    pub fn balance_view(&self) -> Option<BalanceView> {
+        self.balance.as_ref().map(|b| b.watch().borrow().clone())
+    }
+
+    /// Binds the screen to wake and starts repainting it whenever a part changes.
+    pub fn bind_screen(&self, ctx: &egui::Context) {
+        self.outbox.waker.bind(ctx);
+        let waker = self.outbox.waker.clone();
+        let mut link = self.link.clone();
+        let mut journal = self.journal.watch_stats();
+        let mut cache = self.cache.watch();
+        let mut balance = self.balance.as_ref().map(|b| b.watch());
+        self.runtime.spawn(async move {
+            loop {
+                let balance_changed = async {
+                    match balance.as_mut() {
+                        Some(view) => view.changed().await.is_ok(),
+                        None => std::future::pending().await,
+                    }
+                };
+                let alive = tokio::select! {
+                    r = link.changed() => r.is_ok(),
+                    r = journal.changed() => r.is_ok(),
+                    r = cache.changed() => r.is_ok(),
+                    alive = balance_changed => alive,
+                };
+                if !alive {
+                    return;
+                }
+                waker.wake();
+            }
+        });
+    }
+
+    /// Starts a command; its result arrives as an [`Outcome`].
+    pub fn execute(&self, command: Command) {
+        let outbox = self.outbox.clone();
+        match command {
+            Command::Journal(records) => {
+                let journal = self.journal.clone();
+                self.runtime.spawn(async move {
+                    let outcome = match journal.append_all(records, Utc::now()).await {
+                        Ok(events) => Outcome::Saved(events),
+                        Err(err) => {
+                            tracing::error!(error = %err, "journal write failed");
+                            Outcome::SaveFailed(err.to_string())
+                        }
+                    };
+                    outbox.send(outcome);
+                });
+            }
+            Command::LoadJob(job) => {
+                let journal = self.journal.clone();
+                self.runtime.spawn(async move {
+                    match journal.for_job(&job).await {
+                        Ok(entries) => {
+                            let events = entries.into_iter().map(|e| e.event).collect();
+                            outbox.send(Outcome::JobEvents(job, events));
+                        }
+                        Err(err) => {
+                            outbox.send(Outcome::Notice(format!(
+                                "Could not read the journal: {err}"
+                            )));
+                        }
+                    }
+                });
+            }
+            Command::Capture => {
+                let Some(balance) = self.balance.clone() else {
+                    outbox.send(Outcome::Input(Input::CaptureFailed(
+                        "This bench has no balance configured.".into(),
+                    )));
+                    return;
+                };
+                self.runtime.spawn(async move {
+                    let input = match balance.capture_stable(CAPTURE_TIMEOUT).await {
+                        Ok(captured) => Input::Captured(Box::new(captured)),
+                        Err(err) => Input::CaptureFailed(capture_words(&err.to_string())),
+                    };
+                    outbox.send(Outcome::Input(input));
+                });
+            }
+            Command::Tare | Command::Zero => {
+                let Some(balance) = self.balance.clone() else { return };
+                let tare = command == Command::Tare;
+                self.runtime.spawn(async move {
+                    let result = if tare { balance.tare().await } else { balance.zero().await };
+                    if let Err(err) = result {
+                        let what = if tare { "Tare" } else { "Zero" };
+                        outbox.send(Outcome::Notice(format!("{what} failed: {err}")));
+                    }
+                });
+            }
+            Command::Signal(signal) => self.signals.signal(signal),
+        }
+    }
+
+    /// Loads the history screen's events.
+    pub fn load_history(&self) {
+        let journal = self.journal.clone();
+        let outbox = self.outbox.clone();
+        self.runtime.spawn(async move {
+            if let Ok(entries) = journal.recent(HISTORY_LEN).await {
+                outbox.send(Outcome::History(entries));
+            }
+        });
+    }
+}
+
+fn capture_words(error: &str) -> String {
+    format!("No weight taken: {error}. Check the balance and try again.")
+}
+
+/// The parts a station is built from.
+#[derive(Debug)]
+pub struct Parts {
+    /// The journal.
+    pub journal: Journal,
+    /// The cache.
+    pub cache: Cache,
+    /// The balance.
+    pub balance: Option<Arc<Balance>>,
+    /// Lamps and buzzer.
+    pub signals: Signals,
+    /// The link state.
+    pub link: watch::Receiver<LinkState>,
+    /// The heartbeat's contents.
+    pub status: Arc<watch::Sender<BenchStatus>>,
+    /// Where the journal lives.
+    pub data_dir: PathBuf,
+    /// Wakes the screen.
+    pub waker: Waker,
+}
+
+/// A running bench: the station, its outcomes, and what must be stopped at the end.
+#[derive(Debug)]
+pub struct Running {
+    /// The station.
+    pub station: Station,
+    /// Its outcomes.
+    pub outcomes: mpsc::UnboundedReceiver<Outcome>,
+    /// What stops it.
+    pub stopper: Stopper,
+}
+
+/// Stops a running bench.
+#[derive(Debug)]
+pub struct Stopper {
+    uplink: Uplink,
+    journal: Journal,
+}
+
+impl Stopper {
+    /// Publishes the offline status, stops the uplink and closes the journal.
+    pub async fn shutdown(self) {
+        self.uplink.shutdown().await;
+        self.journal.close().await;
+    }
+}
+
+/// The journal file inside a data directory.
+pub fn journal_path(data_dir: &Path) -> PathBuf {
+    data_dir.join("journal.db")
+}
+
+/// Opens everything a station file describes and starts the uplink. `balance` overrides the
+/// configured balance (the demo's virtual one).
+pub async fn start(
+    config: &StationConfig,
+    balance: Option<DriverConfig>,
+    version: &str,
+) -> anyhow::Result<Running> {
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating {}", config.data_dir.display()))?;
+    let journal = Journal::open(&journal_path(&config.data_dir), &config.station)
+        .await
+        .with_context(|| format!("opening the journal in {}", config.data_dir.display()))?;
+    let cache = Cache::load(journal.clone()).await.context("loading the cached workshop data")?;
+    let balance = match balance.or_else(|| config.balance.clone()) {
+        Some(driver) => Some(Arc::new(Balance::spawn(driver).context("starting the balance")?)),
+        None => None,
+    };
+    let status = Arc::new(watch::channel(BenchStatus::default()).0);
+    let uplink = Uplink::spawn(
+        UplinkSettings {
+            station: config.station.clone(),
+            broker: config.broker.clone(),
+            heartbeat: config.heartbeat,
+            version: version.to_owned(),
+        },
+        journal.clone(),
+        Some(cache.clone()),
+        status.subscribe(),
+    );
+    let waker = Waker::default();
+    let (press_tx, mut presses) = mpsc::unbounded_channel();
+    let signals = gpio::open(&config.gpio, config.debounce, move || {
+        let _ = press_tx.send(());
+    })
+    .context("opening the GPIO pins")?;
+    if matches!(config.gpio, GpioSettings::Rppal(_)) {
+        tracing::info!("GPIO on the Raspberry Pi's pins");
+    }
+    let parts = Parts {
+        journal,
+        cache,
+        balance,
+        signals,
+        link: uplink.link(),
+        status,
+        data_dir: config.data_dir.clone(),
+        waker,
+    };
+    let (station, outcomes) = Station::new(parts, tokio::runtime::Handle::current());
+
+    let outbox = station.outbox();
+    tokio::spawn(async move {
+        while presses.recv().await.is_some() {
+            if !outbox.send(Outcome::Input(Input::FootSwitch)) {
+                return;
+            }
+        }
+    });
+    if let ScannerSettings::Serial { port, baud } = &config.scanner {
+        let outbox = station.outbox();
+        tokio::spawn(scanner::run_serial(port.clone(), *baud, move |code| {
+            outbox.send(Outcome::Input(Input::Scan(code)))
+        }));
+    }
+    let stopper = Stopper { uplink, journal: station.journal.clone() };
+    Ok(Running { station, outcomes, stopper })
+}

@@ -1,0 +1,297 @@
+//! The real kiosk app driven through its screens by label, as a worker would: badge, envelope,
+//! start, weighing on a virtual balance behind a real pseudo-terminal, finish, a refused
+//! stone, a supervisor's override, and an offline period with a real gateway. Each flow
+//! checks what the journal recorded, not only what the screen says, and keeps PNG snapshots
+//! of the main screens in `tests/snapshots/` (`UPDATE_SNAPSHOTS=1` rewrites them).
+
+#![expect(clippy::unwrap_used, reason = "a test fails loudly on any unexpected error")]
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{TimeZone, Utc};
+use egui_kittest::Harness;
+use egui_kittest::kittest::Queryable;
+use rust_decimal::Decimal;
+use touchstone_kiosk::app::{AppOptions, Clock, KioskApp};
+use touchstone_kiosk::bench::Screen;
+use touchstone_kiosk::config::StationConfig;
+use touchstone_kiosk::demo_data;
+use touchstone_kiosk::station::{self, Stopper};
+use touchstone_kiosk::ui::{Demo, demo_codes};
+use touchstone_model::event::Fact;
+use touchstone_scales::sim::{SimBalance, SimConfig};
+use touchstone_scales::{DriverConfig, Protocol};
+use touchstone_tests::{GatewayProcess, GatewaySetup, free_port};
+
+const MEI: &str = "B-10425";
+const HANNAH: &str = "B-20101";
+
+/// A kiosk at the setting bench with a virtual MT-SICS balance.
+struct Rig {
+    harness: Harness<'static, KioskApp>,
+    sim: Arc<SimBalance>,
+    stopper: Option<Stopper>,
+    runtime: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
+
+impl Rig {
+    /// `broker` is where the uplink connects; nothing needs to listen there.
+    fn start(broker: &str, demo_strip: bool) -> Rig {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let config = StationConfig::from_toml(&format!(
+            "station = \"setting-1\"\ndata_dir = \"{}\"\nheartbeat_secs = 1\n[broker]\nurl = \"{broker}\"\n",
+            dir.path().join("bench").display()
+        ))
+        .unwrap();
+        let (sim, running) = runtime.block_on(async {
+            let sim = SimBalance::start(SimConfig::new(Protocol::MtSics, dir.path().join("pty")))
+                .await
+                .unwrap();
+            let driver = DriverConfig::new(sim.path(), Protocol::MtSics);
+            let running = station::start(&config, Some(driver), "test").await.unwrap();
+            (Arc::new(sim), running)
+        });
+        // The workshop as the gateway would have published it an hour before the clock.
+        let clock = Utc.with_ymd_and_hms(2026, 12, 3, 9, 0, 0).unwrap();
+        let master = demo_data::master_data(clock - chrono::Duration::hours(1)).unwrap();
+        let codes = demo_codes(&master);
+        running.station.cache.replace(master);
+        let demo = demo_strip.then(|| Demo {
+            codes,
+            loads: vec![Decimal::new(10_000, 3)],
+            balance: Some((sim.clone(), runtime.handle().clone())),
+        });
+        let options = AppOptions {
+            idle_signout: Duration::from_secs(600),
+            scan_gap: Duration::from_millis(50),
+            scan_min_len: 4,
+            clock: Clock::Fixed(clock),
+            version: "test".into(),
+            demo,
+        };
+        let station::Running { station, outcomes, stopper } = running;
+        let app = {
+            let _guard = runtime.enter();
+            KioskApp::new(station, outcomes, options)
+        };
+        // The harness hands queued events over one frame at a time; 5 ms frames make typed
+        // codes arrive as fast as a scanner types them.
+        let harness = Harness::builder()
+            .with_size(egui::Vec2::new(1024.0, 600.0))
+            .with_step_dt(0.005)
+            .build_ui_state(|ui, app: &mut KioskApp| app.show(ui), app);
+        let mut rig = Rig { harness, sim, stopper: Some(stopper), runtime, _dir: dir };
+        rig.until("the balance reads zero", |app| {
+            app.station()
+                .balance_view()
+                .and_then(|v| v.latest)
+                .is_some_and(|r| r.is_stable_weight())
+        });
+        rig
+    }
+
+    /// Types a code the way a keyboard-mode scanner does and presses Enter.
+    fn scan(&mut self, code: &str) {
+        self.harness.event(egui::Event::Text(code.to_owned()));
+        self.harness.key_press(egui::Key::Enter);
+        self.harness.step();
+        self.settle();
+    }
+
+    fn click(&mut self, label: &str) {
+        self.harness.get_by_label(label).click();
+        self.harness.step();
+        self.settle();
+    }
+
+    /// Steps until nothing is being saved.
+    fn settle(&mut self) {
+        self.until("the journal write", |app| !app.bench().is_saving());
+    }
+
+    fn until(&mut self, what: &str, done: impl Fn(&KioskApp) -> bool) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            self.harness.step();
+            if done(self.harness.state()) {
+                // One more frame so the screen shows the new state.
+                self.harness.step();
+                self.harness.step();
+                return;
+            }
+            let app = self.harness.state();
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {what}; screen {:?}, banner {:?}",
+                app.bench().screen(),
+                app.bench().banner()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn place(&self, grams: &str) {
+        let sim = self.sim.clone();
+        let grams: Decimal = grams.parse().unwrap();
+        self.runtime.block_on(async move { sim.place(grams).await.unwrap() });
+    }
+
+    fn wait_stable(&mut self, value: &str) {
+        let value = value.to_owned();
+        self.until(&format!("a stable {value} g"), move |app| {
+            app.station()
+                .balance_view()
+                .and_then(|v| v.latest)
+                .is_some_and(|r| r.is_stable_weight() && r.value.as_deref() == Some(value.as_str()))
+        });
+    }
+
+    /// The fact types in the journal, oldest first.
+    fn facts(&self) -> Vec<String> {
+        let journal = self.harness.state().station().journal.clone();
+        let mut entries = self.runtime.block_on(journal.recent(1000)).unwrap();
+        entries.reverse();
+        entries.into_iter().map(|e| e.event.fact.type_name().to_owned()).collect()
+    }
+
+    fn journal_facts(&self) -> Vec<Fact> {
+        let journal = self.harness.state().station().journal.clone();
+        let mut entries = self.runtime.block_on(journal.recent(1000)).unwrap();
+        entries.reverse();
+        entries.into_iter().map(|e| e.event.fact).collect()
+    }
+
+    fn snapshot(&mut self, name: &str) {
+        self.harness.step();
+        self.harness.snapshot(name);
+    }
+
+    fn stop(mut self) {
+        if let Some(stopper) = self.stopper.take() {
+            self.runtime.block_on(stopper.shutdown());
+        }
+    }
+}
+
+/// A broker address where nothing listens.
+fn nowhere() -> String {
+    format!("mqtt://127.0.0.1:{}", free_port())
+}
+
+#[test]
+fn a_stage_from_badge_to_finish_with_real_weighings() {
+    let mut rig = Rig::start(&nowhere(), false);
+    rig.snapshot("sign-in");
+    assert!(rig.harness.query_by_label("Scan your badge").is_some());
+
+    rig.scan(MEI);
+    assert!(rig.harness.query_by_label("Mei Tanaka (worker)").is_some());
+    rig.scan("J-2026-0147");
+    assert_eq!(rig.harness.state().bench().screen(), &Screen::Job);
+    assert!(rig.harness.query_by_label("LATE: due 01 Dec").is_some());
+    rig.snapshot("job");
+
+    // Issue: the load is placed and the capture asked for at once, while the balance is
+    // still settling. Nothing is recorded until the balance says it is stable.
+    rig.click("Weigh issue");
+    rig.snapshot("weighing");
+    rig.place("10.000");
+    rig.click("Take weight");
+    let facts_while_settling = rig.facts();
+    assert_eq!(facts_while_settling, ["signed_in"], "nothing recorded while unstable");
+    rig.until("the issue weighing", |app| {
+        app.bench().banner().is_some_and(|b| b.text == "Saved: issue 10.000 g")
+    });
+    let Fact::WeightRecorded(issue) = &rig.journal_facts()[1] else { panic!("no weighing") };
+    assert_eq!(issue.grams.to_string(), "10.000 g");
+    assert_eq!(issue.value, "10.000");
+    assert!(issue.raw.starts_with("S S"), "the raw MT-SICS reply is kept: {}", issue.raw);
+    assert_eq!(issue.balance.serial.as_deref(), Some("SIM0001"));
+
+    // Receipt inside the band: recorded at once, the loss shown in green words.
+    rig.click("Weigh receipt");
+    rig.place("9.980");
+    rig.wait_stable("9.980");
+    rig.click("Take weight");
+    rig.until("the receipt weighing", |app| {
+        app.bench().banner().is_some_and(|b| b.text == "Saved: receipt 9.980 g")
+    });
+    assert!(
+        rig.harness.query_by_label_contains("Loss 0.020 g").is_some(),
+        "the card shows the loss against the issue"
+    );
+    rig.snapshot("job-after-receipt");
+
+    rig.click("Finish stage");
+    assert_eq!(rig.facts(), ["signed_in", "weight_recorded", "weight_recorded", "stage_finished"]);
+    rig.stop();
+}
+
+#[test]
+fn a_stone_of_another_job_is_refused_and_a_supervisor_allows_a_wrong_stage() {
+    let mut rig = Rig::start(&nowhere(), true);
+    rig.scan(MEI);
+    rig.scan("J-2026-0147");
+    // ST-40140 is reserved for J-2026-0162.
+    rig.scan("ST-40140");
+    assert!(rig.harness.query_by_label("Wrong stone").is_some());
+    rig.snapshot("refused-stone");
+    // A supervisor's badge does not allow it: a stone of another job is never issued.
+    rig.scan(HANNAH);
+    assert_eq!(rig.facts(), ["signed_in"]);
+    rig.click("OK");
+
+    // J-2026-0167 has not started its route: starting setting here is refused...
+    rig.scan("J-2026-0167");
+    rig.click("Start Stone setting");
+    assert!(rig.harness.query_by_label("Not at this stage").is_some());
+    assert_eq!(rig.facts(), ["signed_in"]);
+    // ...until a supervisor's badge allows it, recorded as its own event first.
+    rig.scan(HANNAH);
+    assert_eq!(rig.facts(), ["signed_in", "override", "stage_started"]);
+    assert!(rig.harness.query_by_label("Allowed by Hannah Weber").is_some());
+    rig.snapshot("after-override");
+
+    // An unknown barcode says so and records nothing.
+    rig.scan("NOT-A-CODE");
+    assert!(rig.harness.query_by_label("Unknown barcode").is_some());
+    assert_eq!(rig.facts().len(), 3);
+    rig.click("OK");
+    rig.stop();
+}
+
+#[test]
+fn offline_work_is_kept_and_confirmed_once_the_gateway_is_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let setup = GatewaySetup { extra_args: vec!["--demo".into()], ..Default::default() };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let mut gateway = rt.block_on(GatewayProcess::start(dir.path().join("gw"), setup)).unwrap();
+    gateway.kill().unwrap();
+
+    let mut rig = Rig::start(&gateway.mqtt_url, false);
+    rig.until("the bench to see it is offline", |app| {
+        matches!(*app.station().link.borrow(), touchstone_kiosk::uplink::LinkState::Offline { .. })
+    });
+    rig.scan(MEI);
+    rig.scan("J-2026-0147");
+    rig.click("Note");
+    rig.click("Porosity found");
+    assert_eq!(rig.harness.state().station().journal.stats().backlog, 2, "sign-in and note");
+    assert!(rig.harness.query_by_label("2 waiting to send").is_some());
+    rig.snapshot("offline");
+
+    rt.block_on(gateway.restart()).unwrap();
+    rig.until("the backlog to drain", |app| app.station().journal.stats().backlog == 0);
+    assert!(rig.harness.query_by_label("All saved centrally").is_some());
+    let page = rt.block_on(gateway.get("/api/v1/jobs/J-2026-0147/timeline")).unwrap();
+    let text = page.to_string();
+    assert_eq!(text.matches("Porosity found").count(), 1, "stored once: {text}");
+    rig.stop();
+}
