@@ -109,6 +109,7 @@ impl KioskApp {
         if !self.bound {
             ui::style(&ctx);
             self.station.bind_screen(&ctx);
+            self.station.execute(Command::Signal(crate::bench::Signal::Ready));
             self.bound = true;
         }
         let now = self.options.clock.now();
@@ -128,6 +129,7 @@ impl KioskApp {
                 balance: balance.as_ref(),
                 link: &link,
                 journal: self.station.journal.stats(),
+                disk: *self.station.disk.borrow(),
                 panel: self.station.signals.state(),
                 history: &self.history,
                 notice: self.notice.as_deref(),

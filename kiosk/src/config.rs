@@ -454,6 +454,15 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_example_is_valid() {
+        let config =
+            StationConfig::from_toml(include_str!("../../systemd/kiosk.toml.example")).unwrap();
+        assert_eq!(config.station.as_str(), "setting-1");
+        assert!(matches!(config.gpio, GpioSettings::Rppal(GpioPins { foot_switch: Some(17), .. })));
+        assert!(matches!(config.scanner, ScannerSettings::Keyboard { min_len: 4, .. }));
+    }
+
+    #[test]
     fn a_minimal_file_gets_safe_defaults() {
         let config = StationConfig::from_toml(
             "station = \"bench-1\"\n[broker]\nurl = \"mqtt://127.0.0.1:1999\"\n",

@@ -31,6 +31,53 @@ pub const CAPTURE_TIMEOUT: Duration = Duration::from_secs(20);
 /// How many events the history screen lists.
 pub const HISTORY_LEN: u32 = 50;
 
+/// How often the free space of the journal's disk is read.
+pub const DISK_CHECK: Duration = Duration::from_secs(30);
+
+/// The journal's disk: free and total bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DiskSpace {
+    /// Bytes this process may still write.
+    pub free: u64,
+    /// The file system's size.
+    pub total: u64,
+}
+
+/// How worried to be about the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DiskLevel {
+    /// Plenty left.
+    Fine,
+    /// Under a gigabyte or a tenth of the disk: weeks of backlog still fit, but IT should act.
+    Low,
+    /// Under 200 MB: the journal may soon refuse to write.
+    Critical,
+}
+
+impl DiskSpace {
+    /// Reads the file system holding `path`.
+    pub fn of(path: &Path) -> std::io::Result<DiskSpace> {
+        let stat = rustix::fs::statvfs(path)?;
+        Ok(DiskSpace {
+            free: stat.f_bavail.saturating_mul(stat.f_frsize),
+            total: stat.f_blocks.saturating_mul(stat.f_frsize),
+        })
+    }
+
+    /// The level this much free space is at. A journal event takes about a kilobyte, so the
+    /// low mark still leaves room for about a million events.
+    pub fn level(self) -> DiskLevel {
+        const MB: u64 = 1_000_000;
+        if self.free < 200 * MB {
+            DiskLevel::Critical
+        } else if self.free < 1_000 * MB || self.free < self.total / 10 {
+            DiskLevel::Low
+        } else {
+            DiskLevel::Fine
+        }
+    }
+}
+
 /// What came back from the runtime.
 #[derive(Debug)]
 pub enum Outcome {
@@ -48,9 +95,9 @@ pub enum Outcome {
     Notice(String),
 }
 
-/// Wakes the screen. Holds the egui context once the app has one.
+/// Wakes the screen. Holds the egui context once the app has one, and counts its wakes.
 #[derive(Clone, Default)]
-pub struct Waker(Arc<Mutex<Option<egui::Context>>>);
+pub struct Waker(Arc<Mutex<Option<egui::Context>>>, Arc<std::sync::atomic::AtomicU64>);
 
 impl std::fmt::Debug for Waker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -61,6 +108,7 @@ impl std::fmt::Debug for Waker {
 impl Waker {
     /// Asks for a repaint.
     pub fn wake(&self) {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         if let Ok(guard) = self.0.lock()
             && let Some(ctx) = guard.as_ref()
         {
@@ -124,6 +172,8 @@ pub struct Station {
     pub status: Arc<watch::Sender<BenchStatus>>,
     /// Where the journal lives, for the settings screen.
     pub data_dir: PathBuf,
+    /// The journal disk's free space, read every [`DISK_CHECK`].
+    pub disk: watch::Receiver<Option<DiskSpace>>,
     runtime: tokio::runtime::Handle,
     outbox: Outbox,
 }
@@ -143,10 +193,16 @@ impl Station {
             link: parts.link,
             status: parts.status,
             data_dir: parts.data_dir,
+            disk: parts.disk,
             runtime,
             outbox: Outbox { tx, waker: parts.waker },
         };
         (station, rx)
+    }
+
+    /// How many times the runtime has woken the screen since start.
+    pub fn wakes(&self) -> u64 {
+        self.outbox.waker.1.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// The sender of outcomes, for inputs that come from elsewhere.
@@ -159,15 +215,19 @@ impl Station {
         self.balance.as_ref().map(|b| b.watch().borrow().clone())
     }
 
-    /// Binds the screen to wake and starts repainting it whenever a part changes.
+    /// Binds the screen to wake and starts repainting it whenever a part changes in a way
+    /// the screen shows. A polled balance publishes a new view several times a second; the
+    /// screen is woken only when the weight, unit or state it shows changes.
     pub fn bind_screen(&self, ctx: &egui::Context) {
         self.outbox.waker.bind(ctx);
         let waker = self.outbox.waker.clone();
         let mut link = self.link.clone();
         let mut journal = self.journal.watch_stats();
         let mut cache = self.cache.watch();
+        let mut disk = self.disk.clone();
         let mut balance = self.balance.as_ref().map(|b| b.watch());
         self.runtime.spawn(async move {
+            let mut shown = balance.as_ref().map(|b| crate::ui::weight_words(Some(&b.borrow())));
             loop {
                 let balance_changed = async {
                     match balance.as_mut() {
@@ -175,14 +235,22 @@ impl Station {
                         None => std::future::pending().await,
                     }
                 };
-                let alive = tokio::select! {
-                    r = link.changed() => r.is_ok(),
-                    r = journal.changed() => r.is_ok(),
-                    r = cache.changed() => r.is_ok(),
-                    alive = balance_changed => alive,
+                let (alive, from_balance) = tokio::select! {
+                    r = link.changed() => (r.is_ok(), false),
+                    r = journal.changed() => (r.is_ok(), false),
+                    r = cache.changed() => (r.is_ok(), false),
+                    r = disk.changed() => (r.is_ok(), false),
+                    alive = balance_changed => (alive, true),
                 };
                 if !alive {
                     return;
+                }
+                if from_balance {
+                    let now = balance.as_ref().map(|b| crate::ui::weight_words(Some(&b.borrow())));
+                    if now == shown {
+                        continue;
+                    }
+                    shown = now;
                 }
                 waker.wake();
             }
@@ -285,6 +353,8 @@ pub struct Parts {
     pub status: Arc<watch::Sender<BenchStatus>>,
     /// Where the journal lives.
     pub data_dir: PathBuf,
+    /// The journal disk's free space.
+    pub disk: watch::Receiver<Option<DiskSpace>>,
     /// Wakes the screen.
     pub waker: Waker,
 }
@@ -313,6 +383,36 @@ impl Stopper {
         self.uplink.shutdown().await;
         self.journal.close().await;
     }
+}
+
+/// Reads the free space of `dir`'s disk now and every [`DISK_CHECK`], logging each change of
+/// level. The task ends when every receiver is gone.
+fn watch_disk(dir: PathBuf) -> watch::Receiver<Option<DiskSpace>> {
+    let (tx, rx) = watch::channel(DiskSpace::of(&dir).ok());
+    tokio::spawn(async move {
+        let mut level = DiskLevel::Fine;
+        let mut tick = tokio::time::interval(DISK_CHECK);
+        loop {
+            tick.tick().await;
+            let space = DiskSpace::of(&dir).ok();
+            if let Some(space) = space
+                && space.level() != level
+            {
+                level = space.level();
+                tracing::warn!(free_bytes = space.free, ?level, dir = %dir.display(), "journal disk space");
+            }
+            // Only a change of level wakes the screen; the figure itself updates with it.
+            tx.send_if_modified(|old| {
+                let changed = old.map(DiskSpace::level) != space.map(DiskSpace::level);
+                *old = space;
+                changed
+            });
+            if tx.is_closed() {
+                return;
+            }
+        }
+    });
+    rx
 }
 
 /// The journal file inside a data directory.
@@ -358,6 +458,7 @@ pub async fn start(
     if matches!(config.gpio, GpioSettings::Rppal(_)) {
         tracing::info!("GPIO on the Raspberry Pi's pins");
     }
+    let disk = watch_disk(config.data_dir.clone());
     let parts = Parts {
         journal,
         cache,
@@ -366,6 +467,7 @@ pub async fn start(
         link: uplink.link(),
         status,
         data_dir: config.data_dir.clone(),
+        disk,
         waker,
     };
     let (station, outcomes) = Station::new(parts, tokio::runtime::Handle::current());
@@ -386,4 +488,30 @@ pub async fn start(
     }
     let stopper = Stopper { uplink, journal: station.journal.clone() };
     Ok(Running { station, outcomes, stopper })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MB: u64 = 1_000_000;
+
+    #[test]
+    fn disk_levels_warn_long_before_the_disk_is_full() {
+        let space = |free, total| DiskSpace { free, total };
+        assert_eq!(space(20_000 * MB, 32_000 * MB).level(), DiskLevel::Fine);
+        // Under a tenth of the card, or under a gigabyte on a big disk: low.
+        assert_eq!(space(3_000 * MB, 32_000 * MB).level(), DiskLevel::Low);
+        assert_eq!(space(900 * MB, 500_000 * MB).level(), DiskLevel::Low);
+        assert_eq!(space(150 * MB, 32_000 * MB).level(), DiskLevel::Critical);
+        assert_eq!(space(0, 0).level(), DiskLevel::Critical);
+    }
+
+    #[test]
+    fn the_free_space_of_a_real_folder_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let space = DiskSpace::of(dir.path()).unwrap();
+        assert!(space.total > 0 && space.free <= space.total, "{space:?}");
+        assert!(DiskSpace::of(&dir.path().join("missing")).is_err());
+    }
 }

@@ -24,6 +24,7 @@ use crate::bench::{
 use crate::cache::MasterData;
 use crate::gpio::{Lamp, PanelState};
 use crate::journal::{Entry, JournalStats};
+use crate::station::{DiskLevel, DiskSpace};
 use crate::uplink::LinkState;
 
 /// The smallest height of anything a finger must hit.
@@ -52,6 +53,8 @@ pub struct Frame<'a> {
     pub link: &'a LinkState,
     /// The journal's counts.
     pub journal: JournalStats,
+    /// The journal disk's free space, when it could be read.
+    pub disk: Option<DiskSpace>,
     /// The lamps.
     pub panel: PanelState,
     /// Recent events for the history screen.
@@ -153,8 +156,9 @@ pub fn draw(ui: &mut Ui, frame: &Frame<'_>) -> Vec<Tap> {
     egui::Panel::bottom("actions")
         .frame(egui::Frame::new().fill(PAPER).inner_margin(Margin::symmetric(12, 8)))
         .show(ui, |ui| actions(ui, frame, &mut taps));
+    let narrow = ui.available_width() < 960.0;
     egui::Panel::right("balance")
-        .exact_size(260.0)
+        .exact_size(if narrow { 210.0 } else { 260.0 })
         .frame(egui::Frame::new().fill(CARD).inner_margin(12).stroke(Stroke::new(1.0, MUTED)))
         .show(ui, |ui| balance(ui, frame));
     let fill = match frame.bench.screen() {
@@ -176,19 +180,26 @@ fn header(ui: &mut Ui, frame: &Frame<'_>) {
     let station = frame.bench.station(frame.master);
     let stages: Vec<String> =
         station.stages.iter().map(|s| stage_name(frame.master, s.as_str())).collect();
+    // On a 7 inch screen the stage names and the role give way to the link and the backlog.
+    let wide = ui.available_width() >= 960.0;
+    ui.spacing_mut().interact_size.y = 40.0;
     ui.horizontal(|ui| {
-        ui.set_min_height(40.0);
-        ui.vertical(|ui| {
-            ui.label(RichText::new(&station.name).color(Color32::WHITE).size(22.0).strong());
-            ui.label(RichText::new(stages.join(", ")).color(Color32::from_gray(210)).size(16.0));
-        });
-        ui.add_space(18.0);
+        ui.label(RichText::new(&station.name).color(Color32::WHITE).size(22.0).strong());
+        if wide {
+            ui.label(RichText::new(stages.join(", ")).color(Color32::from_gray(200)).size(17.0));
+        }
+        ui.add_space(14.0);
         let who = match frame.bench.operator() {
-            Some(op) => format!("{} ({})", op.name, role_words(op.role)),
+            Some(op) if wide => format!("{} ({})", op.name, role_words(op.role)),
+            Some(op) => op.name.clone(),
             None => "Nobody signed in".to_owned(),
         };
         ui.label(RichText::new(who).color(Color32::WHITE).size(22.0));
         ui.with_layout(Layout::right_to_left(Align::Center), |ui| {
+            if let Some((text, color)) = disk_words(frame.disk) {
+                ui.label(RichText::new(text).color(color).size(18.0).strong());
+                ui.add_space(12.0);
+            }
             let backlog = frame.journal.backlog;
             let (text, color) = if backlog == 0 {
                 ("All saved centrally".to_owned(), Color32::from_gray(210))
@@ -202,6 +213,23 @@ fn header(ui: &mut Ui, frame: &Frame<'_>) {
             dot(ui, color);
         });
     });
+}
+
+/// A warning about the journal's disk, when there is one to give.
+pub fn disk_words(disk: Option<DiskSpace>) -> Option<(String, Color32)> {
+    let disk = disk?;
+    #[expect(clippy::cast_precision_loss, reason = "shown to one decimal")]
+    let gb = disk.free as f64 / 1e9;
+    match disk.level() {
+        DiskLevel::Fine => None,
+        DiskLevel::Low => Some((
+            format!("Disk low: {gb:.1} GB left, call IT"),
+            Color32::from_rgb(0xff, 0xc8, 0x57),
+        )),
+        DiskLevel::Critical => {
+            Some((format!("DISK FULL SOON: {gb:.2} GB left"), Color32::from_rgb(0xff, 0x5c, 0x5c)))
+        }
+    }
 }
 
 fn dot(ui: &mut Ui, color: Color32) {
@@ -286,7 +314,8 @@ fn balance(ui: &mut Ui, frame: &Frame<'_>) {
     let (value, unit, state, color) = weight_words(frame.balance);
     ui.label(RichText::new("BALANCE").size(16.0).color(MUTED).strong());
     ui.horizontal(|ui| {
-        ui.label(RichText::new(&value).font(FontId::monospace(54.0)).color(INK).strong());
+        let size = if ui.available_width() < 240.0 { 44.0 } else { 54.0 };
+        ui.label(RichText::new(&value).font(FontId::monospace(size)).color(INK).strong());
         ui.label(RichText::new(&unit).size(26.0).color(MUTED));
     });
     egui::Frame::new().fill(color).corner_radius(CornerRadius::same(6)).inner_margin(8).show(
@@ -402,25 +431,29 @@ fn job_card(ui: &mut Ui, frame: &Frame<'_>, view: &JobView) {
     let job = &view.job;
     let master = frame.master;
     egui::ScrollArea::vertical().auto_shrink([false, false]).show(ui, |ui| {
-        ui.horizontal_wrapped(|ui| {
-            ui.label(RichText::new(job.id.as_str()).size(34.0).strong());
+        // Nothing on the card is a control: rows need not be finger height.
+        ui.spacing_mut().interact_size.y = 28.0;
+        ui.spacing_mut().item_spacing.y = 6.0;
+        ui.horizontal(|ui| {
+            ui.label(RichText::new(job.id.as_str()).size(32.0).strong());
             ui.label(RichText::new(&job.customer_ref).size(20.0).color(MUTED));
-            let alloy = master
-                .alloys
-                .iter()
-                .find(|a| a.code == job.alloy)
-                .map(|a| a.name.clone())
-                .unwrap_or_else(|| job.alloy.to_string());
-            chip(ui, &alloy, BLUE);
-            if view.late {
-                chip(ui, &format!("LATE: due {}", job.due.format("%d %b")), RED);
-            } else {
-                chip(ui, &format!("Due {}", job.due.format("%d %b")), MUTED);
-            }
-            if view.progress.held {
-                chip(ui, "ON HOLD", AMBER);
-            }
         });
+        let alloy = master
+            .alloys
+            .iter()
+            .find(|a| a.code == job.alloy)
+            .map(|a| a.name.clone())
+            .unwrap_or_else(|| job.alloy.to_string());
+        let mut chips = vec![(alloy, BLUE)];
+        if view.late {
+            chips.push((format!("LATE: due {}", job.due.format("%d %b")), RED));
+        } else {
+            chips.push((format!("Due {}", job.due.format("%d %b")), MUTED));
+        }
+        if view.progress.held {
+            chips.push(("ON HOLD".to_owned(), AMBER));
+        }
+        chip_rows(ui, &chips);
         ui.label(RichText::new(&job.description).size(22.0));
         route(ui, master, view);
         let cad = match (&job.approved_cad, &job.latest_cad) {
@@ -431,47 +464,98 @@ fn job_card(ui: &mut Ui, frame: &Frame<'_>, view: &JobView) {
             (None, Some(latest)) => format!("CAD {} NOT approved", latest.0),
             (None, None) => "No CAD revision".to_owned(),
         };
-        ui.label(RichText::new(cad).size(18.0).color(MUTED));
-        metal(ui, frame, view);
-        if !job.components.is_empty() {
-            ui.label(RichText::new("Stones and parts").size(18.0).strong().color(MUTED));
-            for component in &job.components {
-                ui.label(component_words(component));
+        ui.columns(2, |columns| {
+            let (left, right) = columns.split_at_mut(1);
+            let (left, right) = (&mut left[0], &mut right[0]);
+            left.label(RichText::new(cad).size(18.0).color(MUTED));
+            metal(left, frame, view);
+            if !job.notes.is_empty() {
+                left.label(RichText::new(format!("Notes: {}", job.notes)).size(18.0));
             }
-        }
-        if !job.notes.is_empty() {
-            ui.label(RichText::new(format!("Notes: {}", job.notes)).size(18.0));
-        }
+            if !job.components.is_empty() {
+                right.label(RichText::new("Stones and parts").size(18.0).strong().color(MUTED));
+                for component in &job.components {
+                    right.label(RichText::new(component_words(component)).size(18.0));
+                }
+            }
+        });
     });
 }
 
-fn chip(ui: &mut Ui, text: &str, color: Color32) {
-    egui::Frame::new()
-        .fill(color)
-        .corner_radius(CornerRadius::same(5))
-        .inner_margin(Margin::symmetric(8, 3))
-        .show(ui, |ui| {
-            let text = RichText::new(text).color(Color32::WHITE).size(17.0).strong();
-            ui.add(egui::Label::new(text).wrap_mode(egui::TextWrapMode::Extend));
+/// Lays chips out in rows that fit the width, each chip whole.
+fn chip_rows(ui: &mut Ui, items: &[(String, Color32)]) {
+    let max = ui.available_width();
+    let gap = 4.0;
+    let mut rows: Vec<Vec<&(String, Color32)>> = vec![Vec::new()];
+    let mut used = 0.0;
+    for item in items {
+        let text: egui::WidgetText = RichText::new(&item.0).size(17.0).strong().into();
+        let width =
+            text.into_galley(
+                ui,
+                Some(egui::TextWrapMode::Extend),
+                f32::INFINITY,
+                egui::TextStyle::Button,
+            )
+            .size()
+            .x + 16.0
+                + gap;
+        if used + width > max && rows.last().is_some_and(|r| !r.is_empty()) {
+            rows.push(Vec::new());
+            used = 0.0;
+        }
+        if let Some(row) = rows.last_mut() {
+            row.push(item);
+        }
+        used += width;
+    }
+    for row in rows {
+        ui.horizontal(|ui| {
+            ui.spacing_mut().item_spacing.x = gap;
+            for (text, color) in row {
+                chip(ui, text, *color);
+            }
         });
+    }
+}
+
+fn chip(ui: &mut Ui, text: &str, color: Color32) {
+    // A button that only senses hover: a widget of known size, so a wrapped row flows it to
+    // the next line instead of cutting it off.
+    let text = RichText::new(text).color(Color32::WHITE).size(17.0).strong();
+    ui.scope(|ui| {
+        ui.style_mut().wrap_mode = Some(egui::TextWrapMode::Extend);
+        ui.spacing_mut().interact_size.y = 28.0;
+        ui.spacing_mut().button_padding = Vec2::new(8.0, 3.0);
+        ui.add(
+            egui::Button::new(text)
+                .fill(color)
+                .stroke(Stroke::NONE)
+                .corner_radius(CornerRadius::same(5))
+                .sense(egui::Sense::hover()),
+        );
+    });
 }
 
 fn route(ui: &mut Ui, master: &MasterData, view: &JobView) {
     let current = view.progress.stage.as_ref();
     let position = current.and_then(|c| view.job.route.iter().position(|s| s == c));
-    ui.horizontal_wrapped(|ui| {
-        ui.spacing_mut().item_spacing.x = 4.0;
-        for (i, stage) in view.job.route.iter().enumerate() {
+    let chips: Vec<(String, Color32)> = view
+        .job
+        .route
+        .iter()
+        .enumerate()
+        .map(|(i, stage)| {
             let name = stage_name(master, stage.as_str());
-            let (color, text) = match position {
-                Some(p) if i == p && view.progress.in_progress => (GREEN, format!("> {name}")),
-                Some(p) if i == p => (BLUE, format!("{name} done")),
-                Some(p) if i < p => (Color32::from_gray(150), name),
-                _ => (Color32::from_gray(95), name),
-            };
-            chip(ui, &text, color);
-        }
-    });
+            match position {
+                Some(p) if i == p && view.progress.in_progress => (format!("> {name}"), GREEN),
+                Some(p) if i == p => (format!("{name} done"), BLUE),
+                Some(p) if i < p => (name, Color32::from_gray(150)),
+                _ => (name, Color32::from_gray(95)),
+            }
+        })
+        .collect();
+    chip_rows(ui, &chips);
 }
 
 fn metal(ui: &mut Ui, frame: &Frame<'_>, view: &JobView) {
@@ -481,14 +565,14 @@ fn metal(ui: &mut Ui, frame: &Frame<'_>, view: &JobView) {
         return;
     }
     ui.label(
-        RichText::new(format!(
-            "Metal at {}: issued {}, back {}, scrap {}",
-            stage_name(frame.master, stage.as_str()),
-            m.issued,
-            m.received,
-            m.scrap
-        ))
-        .size(20.0),
+        RichText::new(format!("Metal at {}", stage_name(frame.master, stage.as_str())))
+            .size(18.0)
+            .strong()
+            .color(MUTED),
+    );
+    ui.label(
+        RichText::new(format!("issued {}, back {}, scrap {}", m.issued, m.received, m.scrap))
+            .size(20.0),
     );
     if m.receipt_weighed
         && let Some(StageLoss { assessment, band }) =
@@ -652,6 +736,11 @@ fn settings(ui: &mut Ui, frame: &Frame<'_>) {
             format!("{} events, {} waiting to send", frame.journal.last_seq, frame.journal.backlog),
         );
         row(ui, "Journal file", crate::station::journal_path(frame.data_dir).display().to_string());
+        if let Some(disk) = frame.disk {
+            #[expect(clippy::cast_precision_loss, reason = "shown to one decimal")]
+            let (free, total) = (disk.free as f64 / 1e9, disk.total as f64 / 1e9);
+            row(ui, "Disk", format!("{free:.1} GB free of {total:.1} GB"));
+        }
         let link = match frame.link {
             LinkState::Offline { reason, .. } => {
                 format!("{} ({reason})", link_words(frame.link, frame.now).0)

@@ -39,6 +39,10 @@ struct Rig {
 impl Rig {
     /// `broker` is where the uplink connects; nothing needs to listen there.
     fn start(broker: &str, demo_strip: bool) -> Rig {
+        Rig::sized(broker, demo_strip, egui::Vec2::new(1024.0, 600.0))
+    }
+
+    fn sized(broker: &str, demo_strip: bool, size: egui::Vec2) -> Rig {
         let dir = tempfile::tempdir().unwrap();
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -84,8 +88,9 @@ impl Rig {
         // The harness hands queued events over one frame at a time; 5 ms frames make typed
         // codes arrive as fast as a scanner types them.
         let harness = Harness::builder()
-            .with_size(egui::Vec2::new(1024.0, 600.0))
+            .with_size(size)
             .with_step_dt(0.005)
+            .with_render_cursor(false)
             .build_ui_state(|ui, app: &mut KioskApp| app.show(ui), app);
         let mut rig = Rig { harness, sim, stopper: Some(stopper), runtime, _dir: dir };
         rig.until("the balance reads zero", |app| {
@@ -192,7 +197,7 @@ fn a_stage_from_badge_to_finish_with_real_weighings() {
     assert!(rig.harness.query_by_label("Scan your badge").is_some());
 
     rig.scan(MEI);
-    assert!(rig.harness.query_by_label("Mei Tanaka (worker)").is_some());
+    assert!(rig.harness.query_by_label("Mei Tanaka (worker)").is_some(), "signed in");
     rig.scan("J-2026-0147");
     assert_eq!(rig.harness.state().bench().screen(), &Screen::Job);
     assert!(rig.harness.query_by_label("LATE: due 01 Dec").is_some());
@@ -264,6 +269,39 @@ fn a_stone_of_another_job_is_refused_and_a_supervisor_allows_a_wrong_stage() {
     assert!(rig.harness.query_by_label("Unknown barcode").is_some());
     assert_eq!(rig.facts().len(), 3);
     rig.click("OK");
+    rig.stop();
+}
+
+#[test]
+fn the_smallest_bench_screen_keeps_every_action_in_reach() {
+    let mut rig = Rig::sized(&nowhere(), false, egui::Vec2::new(800.0, 480.0));
+    rig.scan(MEI);
+    rig.scan("J-2026-0147");
+    rig.snapshot("job-800x480");
+    for label in ["Weigh issue", "Weigh receipt", "Scrap return", "Finish stage", "Hold", "Note"] {
+        let node = rig.harness.get_by_label(label);
+        let rect = node.rect();
+        assert!(rect.max.y <= 480.0 && rect.max.x <= 800.0, "{label} is off screen: {rect:?}");
+        assert!(rect.height() >= 64.0, "{label} is too small for a gloved finger: {rect:?}");
+    }
+    rig.stop();
+}
+
+#[test]
+fn a_static_screen_is_not_repainted_while_the_balance_repeats_itself() {
+    let mut rig = Rig::start(&nowhere(), false);
+    rig.harness.step();
+    // The balance answers a poll five times a second with the same stable zero.
+    let before = rig.harness.state().station().wakes();
+    let seq_before = rig.harness.state().station().balance_view().map(|v| v.seq).unwrap();
+    std::thread::sleep(Duration::from_millis(1500));
+    let seq_after = rig.harness.state().station().balance_view().map(|v| v.seq).unwrap();
+    assert!(seq_after >= seq_before + 4, "the balance kept answering: {seq_before} -> {seq_after}");
+    assert_eq!(rig.harness.state().station().wakes(), before, "nothing changed on screen");
+    // A new weight does wake it.
+    rig.place("3.500");
+    rig.wait_stable("3.500");
+    assert!(rig.harness.state().station().wakes() > before);
     rig.stop();
 }
 
