@@ -144,10 +144,7 @@ impl KioskApp {
             match tap {
                 Tap::Bench(action) => {
                     self.notice = None;
-                    if action == Action::History {
-                        self.station.load_history();
-                    }
-                    self.input(Input::Tap(action), now);
+                    self.tap(action);
                 }
                 Tap::Scan(code) => self.input(Input::Scan(code), now),
                 Tap::Demo(demo) => {
@@ -159,6 +156,15 @@ impl KioskApp {
         }
         self.report_status();
         self.schedule_idle_tick(&ctx, now);
+    }
+
+    /// Taps an action as the screen would, for tests and benchmarks without a pointer.
+    pub fn tap(&mut self, action: Action) {
+        let now = self.options.clock.now();
+        if action == Action::History {
+            self.station.load_history();
+        }
+        self.input(Input::Tap(action), now);
     }
 
     fn input(&mut self, input: Input, now: DateTime<Utc>) {

@@ -247,7 +247,7 @@ fn demo(cli: &Cli, runtime: &tokio::runtime::Runtime) -> anyhow::Result<()> {
                 running.station.cache.replace(data);
             }
         }
-        demo_codes(&running.station.cache.read())
+        demo_codes(&running.station.cache.read(), &config.station)
     };
     let demo = Demo {
         codes,

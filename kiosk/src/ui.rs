@@ -94,8 +94,8 @@ pub enum DemoTap {
 /// The demo strip: codes to "scan" by touch and loads for the virtual balance.
 #[derive(Debug, Clone)]
 pub struct Demo {
-    /// (label, code) pairs.
-    pub codes: Vec<(String, String)>,
+    /// What to offer for scanning.
+    pub codes: DemoCodes,
     /// Loads offered for the pan, in grams.
     pub loads: Vec<Decimal>,
     /// The virtual balance and the runtime it runs on.
@@ -877,60 +877,89 @@ pub fn action_list(frame: &Frame<'_>) -> Vec<(String, Color32, Action)> {
 }
 
 fn demo_strip(ui: &mut Ui, demo: &Demo, taps: &mut Vec<Tap>) {
-    egui::ScrollArea::horizontal().show(ui, |ui| {
-        ui.horizontal(|ui| {
-            ui.spacing_mut().interact_size.y = 44.0;
-            ui.label(RichText::new("Demo scans:").size(16.0).color(MUTED));
-            for (label, code) in &demo.codes {
-                let text = RichText::new(label).size(16.0);
-                if ui.add(egui::Button::new(text).min_size(Vec2::new(0.0, 44.0))).clicked() {
-                    taps.push(Tap::Scan(code.clone()));
-                }
-            }
-            if demo.balance.is_some() {
-                ui.separator();
-                ui.label(RichText::new("Pan:").size(16.0).color(MUTED));
-                for grams in &demo.loads {
-                    let text = RichText::new(format!("{grams} g")).size(16.0);
-                    if ui.add(egui::Button::new(text).min_size(Vec2::new(0.0, 44.0))).clicked() {
-                        taps.push(Tap::Demo(DemoTap::Place(*grams)));
+    let small = |ui: &mut Ui, text: String| {
+        ui.add(egui::Button::new(RichText::new(text).size(16.0)).min_size(Vec2::new(0.0, 40.0)))
+            .clicked()
+    };
+    for (row, codes) in [&demo.codes.people_and_jobs, &demo.codes.stones].into_iter().enumerate() {
+        egui::ScrollArea::horizontal().id_salt(("demo", row)).show(ui, |ui| {
+            ui.horizontal(|ui| {
+                ui.spacing_mut().interact_size.y = 40.0;
+                let title = if row == 0 { "Demo scans:" } else { "Stones:" };
+                ui.label(RichText::new(title).size(16.0).color(MUTED));
+                for (label, code) in codes {
+                    if small(ui, label.clone()) {
+                        taps.push(Tap::Scan(code.clone()));
                     }
                 }
-                let text = RichText::new("Empty").size(16.0);
-                if ui.add(egui::Button::new(text).min_size(Vec2::new(0.0, 44.0))).clicked() {
-                    taps.push(Tap::Demo(DemoTap::Remove));
+                if row == 1 && demo.balance.is_some() {
+                    ui.separator();
+                    ui.label(RichText::new("Pan:").size(16.0).color(MUTED));
+                    for grams in &demo.loads {
+                        if small(ui, format!("{grams} g")) {
+                            taps.push(Tap::Demo(DemoTap::Place(*grams)));
+                        }
+                    }
+                    if small(ui, "Empty".to_owned()) {
+                        taps.push(Tap::Demo(DemoTap::Remove));
+                    }
                 }
-            }
+            });
         });
-    });
+    }
 }
 
-/// The demo's codes: each badge, each job, and the stones of each job, labelled for people.
-pub fn demo_codes(master: &MasterData) -> Vec<(String, String)> {
-    let mut codes: Vec<(String, String)> = master
-        .operators
+/// The demo's codes, labelled for people.
+#[derive(Debug, Clone, Default)]
+pub struct DemoCodes {
+    /// Badges and job envelopes.
+    pub people_and_jobs: Vec<(String, String)>,
+    /// Stones and packets.
+    pub stones: Vec<(String, String)>,
+}
+
+/// The demo's codes for a station: two workers' and a supervisor's badges, the jobs whose
+/// route passes this station, their stones, and one stone of a job that does not, to show
+/// a refusal.
+pub fn demo_codes(master: &MasterData, station: &touchstone_model::ids::StationId) -> DemoCodes {
+    use touchstone_model::workshop::Role;
+    let stages = master
+        .stations
         .iter()
-        .filter(|o| o.active)
-        .map(|o| {
-            let first = o.name.split_whitespace().next().unwrap_or(&o.name);
-            let role = match o.role {
-                touchstone_model::workshop::Role::Worker => "",
-                _ => " (sup.)",
-            };
-            (format!("Badge {first}{role}"), o.badge.as_str().to_owned())
-        })
-        .collect();
-    for snapshot in master.jobs.values() {
-        codes.push((snapshot.job.id.to_string(), snapshot.job.id.to_string()));
+        .find(|s| &s.id == station)
+        .map(|s| s.stages.clone())
+        .unwrap_or_default();
+    let first = |name: &str| name.split_whitespace().next().unwrap_or(name).to_owned();
+    let mut codes = DemoCodes::default();
+    let workers = master.operators.iter().filter(|o| o.active && o.role == Role::Worker);
+    let supervisors = master.operators.iter().filter(|o| o.active && o.role == Role::Supervisor);
+    for op in workers.rev().take(2).chain(supervisors.take(1)) {
+        let role = if op.role == Role::Worker { "" } else { " (supervisor)" };
+        codes
+            .people_and_jobs
+            .push((format!("Badge {}{role}", first(&op.name)), op.badge.as_str().to_owned()));
     }
-    for snapshot in master.jobs.values() {
-        for component in &snapshot.job.components {
-            match component {
-                Component::Stone { id, .. } => codes.push((id.to_string(), id.to_string())),
-                Component::Packet { id, .. } => codes.push((id.to_string(), id.to_string())),
-                _ => {}
-            }
+    let passes =
+        |job: &touchstone_model::workshop::Job| job.route.iter().any(|s| stages.contains(s));
+    let stone = |c: &Component| match c {
+        Component::Stone { id, .. } => Some(id.to_string()),
+        Component::Packet { id, .. } => Some(id.to_string()),
+        Component::Part { .. } => None,
+    };
+    for snapshot in master.jobs.values().filter(|s| passes(&s.job)) {
+        let id = snapshot.job.id.to_string();
+        codes.people_and_jobs.push((id.clone(), id));
+        for code in snapshot.job.components.iter().filter_map(stone) {
+            codes.stones.push((code.clone(), code));
         }
+    }
+    if let Some(code) = master
+        .jobs
+        .values()
+        .filter(|s| !passes(&s.job))
+        .find_map(|s| s.job.components.iter().find_map(stone))
+    {
+        codes.stones.push((format!("{code} (other job)"), code));
     }
     codes
 }

@@ -65,7 +65,7 @@ impl Rig {
         // The workshop as the gateway would have published it an hour before the clock.
         let clock = Utc.with_ymd_and_hms(2026, 12, 3, 9, 0, 0).unwrap();
         let master = demo_data::master_data(clock - chrono::Duration::hours(1)).unwrap();
-        let codes = demo_codes(&master);
+        let codes = demo_codes(&master, &config.station);
         running.station.cache.replace(master);
         let demo = demo_strip.then(|| Demo {
             codes,
