@@ -127,6 +127,11 @@ impl KioskApp {
                 bench: &self.bench,
                 master: &master,
                 balance: balance.as_ref(),
+                balance_can: ui::BalanceCan {
+                    tare: self.station.balance_can(touchstone_scales::command::Command::Tare),
+                    zero: self.station.balance_can(touchstone_scales::command::Command::Zero),
+                    identify: self.station.balance_can(touchstone_scales::command::Command::Serial),
+                },
                 link: &link,
                 journal: self.station.journal.stats(),
                 disk: *self.station.disk.borrow(),

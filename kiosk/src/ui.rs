@@ -49,6 +49,8 @@ pub struct Frame<'a> {
     pub master: &'a MasterData,
     /// The balance, if one is configured.
     pub balance: Option<&'a BalanceView>,
+    /// What the balance's family can be asked: tare, zero, identity.
+    pub balance_can: BalanceCan,
     /// The link to the gateway.
     pub link: &'a LinkState,
     /// The journal's counts.
@@ -69,6 +71,17 @@ pub struct Frame<'a> {
     pub demo: Option<&'a Demo>,
     /// Now.
     pub now: DateTime<Utc>,
+}
+
+/// The commands a balance family has, so the screen offers only those.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BalanceCan {
+    /// Tare.
+    pub tare: bool,
+    /// Zero.
+    pub zero: bool,
+    /// Report its serial number and model.
+    pub identify: bool,
 }
 
 /// A tap the screen saw.
@@ -843,8 +856,12 @@ pub fn action_list(frame: &Frame<'_>) -> Vec<(String, Color32, Action)> {
             } else {
                 add("Take weight", GREEN, Action::Capture);
             }
-            add("Tare", CARD, Action::Tare);
-            add("Zero", CARD, Action::Zero);
+            if frame.balance_can.tare {
+                add("Tare", CARD, Action::Tare);
+            }
+            if frame.balance_can.zero {
+                add("Zero", CARD, Action::Zero);
+            }
             add("Cancel", CARD, Action::Dismiss);
         }
         Screen::ConfirmLoss { .. } => {
@@ -866,8 +883,13 @@ pub fn action_list(frame: &Frame<'_>) -> Vec<(String, Color32, Action)> {
         Screen::Refused(_) => add("OK", CARD, Action::Dismiss),
         Screen::History | Screen::SupervisorGate => add("Back", CARD, Action::Dismiss),
         Screen::Settings => {
-            if frame.balance.is_some() {
+            if frame.balance_can.identify {
+                add("Ask balance identity", CARD, Action::IdentifyBalance);
+            }
+            if frame.balance_can.tare {
                 add("Tare", CARD, Action::Tare);
+            }
+            if frame.balance_can.zero {
                 add("Zero", CARD, Action::Zero);
             }
             add("Back", CARD, Action::Dismiss);
@@ -877,35 +899,41 @@ pub fn action_list(frame: &Frame<'_>) -> Vec<(String, Color32, Action)> {
 }
 
 fn demo_strip(ui: &mut Ui, demo: &Demo, taps: &mut Vec<Tap>) {
+    ui.spacing_mut().interact_size.y = 40.0;
+    ui.spacing_mut().item_spacing.y = 4.0;
     let small = |ui: &mut Ui, text: String| {
         ui.add(egui::Button::new(RichText::new(text).size(16.0)).min_size(Vec2::new(0.0, 40.0)))
             .clicked()
     };
     for (row, codes) in [&demo.codes.people_and_jobs, &demo.codes.stones].into_iter().enumerate() {
-        egui::ScrollArea::horizontal().id_salt(("demo", row)).show(ui, |ui| {
-            ui.horizontal(|ui| {
-                ui.spacing_mut().interact_size.y = 40.0;
-                let title = if row == 0 { "Demo scans:" } else { "Stones:" };
-                ui.label(RichText::new(title).size(16.0).color(MUTED));
-                for (label, code) in codes {
-                    if small(ui, label.clone()) {
-                        taps.push(Tap::Scan(code.clone()));
-                    }
-                }
-                if row == 1 && demo.balance.is_some() {
-                    ui.separator();
-                    ui.label(RichText::new("Pan:").size(16.0).color(MUTED));
-                    for grams in &demo.loads {
-                        if small(ui, format!("{grams} g")) {
-                            taps.push(Tap::Demo(DemoTap::Place(*grams)));
+        let hidden = egui::scroll_area::ScrollBarVisibility::AlwaysHidden;
+        egui::ScrollArea::horizontal().id_salt(("demo", row)).scroll_bar_visibility(hidden).show(
+            ui,
+            |ui| {
+                ui.horizontal(|ui| {
+                    ui.spacing_mut().interact_size.y = 40.0;
+                    let title = if row == 0 { "Demo scans:" } else { "Stones:" };
+                    ui.label(RichText::new(title).size(16.0).color(MUTED));
+                    for (label, code) in codes {
+                        if small(ui, label.clone()) {
+                            taps.push(Tap::Scan(code.clone()));
                         }
                     }
-                    if small(ui, "Empty".to_owned()) {
-                        taps.push(Tap::Demo(DemoTap::Remove));
+                    if row == 1 && demo.balance.is_some() {
+                        ui.separator();
+                        ui.label(RichText::new("Pan:").size(16.0).color(MUTED));
+                        for grams in &demo.loads {
+                            if small(ui, format!("{grams} g")) {
+                                taps.push(Tap::Demo(DemoTap::Place(*grams)));
+                            }
+                        }
+                        if small(ui, "Empty".to_owned()) {
+                            taps.push(Tap::Demo(DemoTap::Remove));
+                        }
                     }
-                }
-            });
-        });
+                });
+            },
+        );
     }
 }
 

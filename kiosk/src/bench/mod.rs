@@ -72,6 +72,8 @@ pub enum Action {
     Tare,
     /// Zero the balance.
     Zero,
+    /// Ask the balance for its serial number and model (changes nothing on it).
+    IdentifyBalance,
     /// Show the hold reasons.
     Hold,
     /// Hold the job for this reason.
@@ -125,6 +127,8 @@ pub enum Command {
     Tare,
     /// Zero the balance.
     Zero,
+    /// Ask the balance who it is.
+    Identify,
     /// Sound and light.
     Signal(Signal),
 }
@@ -597,6 +601,7 @@ impl Bench {
             }
             Action::Tare => vec![Command::Tare],
             Action::Zero => vec![Command::Zero],
+            Action::IdentifyBalance => vec![Command::Identify],
             _ => self.job_action(action, master, now),
         }
     }
