@@ -2,7 +2,7 @@
 //! and collects the gateway's acknowledgements.
 
 use std::collections::HashMap;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 use chrono::Utc;
@@ -17,10 +17,12 @@ pub struct Bench {
     /// Its station id.
     pub station: StationId,
     client: AsyncClient,
-    acks: mpsc::UnboundedReceiver<AckMessage>,
+    acks: mpsc::UnboundedReceiver<(Instant, AckMessage)>,
     next_seq: u64,
     /// Every acknowledgement received, by event id, in order of arrival.
     pub received: HashMap<EventId, Vec<Ack>>,
+    /// When the first acknowledgement of each event came off the socket.
+    pub acked_at: HashMap<EventId, Instant>,
 }
 
 impl Bench {
@@ -41,10 +43,13 @@ impl Bench {
             loop {
                 match eventloop.poll().await {
                     Ok(MqttEvent::Incoming(Packet::Publish(p))) => {
-                        if let Ok(message) = serde_json::from_slice::<AckMessage>(&p.payload) {
-                            if ack_tx.send(message).is_err() {
-                                return;
-                            }
+                        // Stamped here, not when the test gets round to reading the channel,
+                        // so that latencies measure the gateway and not the test's own pace.
+                        let arrived = Instant::now();
+                        if let Ok(message) = serde_json::from_slice::<AckMessage>(&p.payload)
+                            && ack_tx.send((arrived, message)).is_err()
+                        {
+                            return;
                         }
                     }
                     Ok(MqttEvent::Incoming(Packet::SubAck(_))) => {
@@ -64,24 +69,21 @@ impl Bench {
         tokio::time::timeout(Duration::from_secs(10), sub_rx.recv())
             .await
             .context("no SUBACK from the broker")?;
-        Ok(Bench { station, client, acks, next_seq: 1, received: HashMap::new() })
+        Ok(Bench {
+            station,
+            client,
+            acks,
+            next_seq: 1,
+            received: HashMap::new(),
+            acked_at: HashMap::new(),
+        })
     }
 
     /// The next event of this bench, with its sequence number.
     pub fn event(&mut self, job: Option<&str>, fact: Fact) -> Event {
         let seq = self.next_seq;
         self.next_seq += 1;
-        Event {
-            id: EventId::now_v7(),
-            station: self.station.clone(),
-            seq,
-            operator: Some(
-                "OP-TEST".parse().unwrap_or_else(|_| unreachable!("a valid literal id")),
-            ),
-            job: job.and_then(|j| j.parse().ok()),
-            recorded_at: Utc::now(),
-            fact,
-        }
+        event_at(&self.station, seq, job, fact)
     }
 
     /// Publishes an event on this bench's events topic at QoS 1.
@@ -101,7 +103,7 @@ impl Bench {
         while !ids.iter().all(|id| self.received.contains_key(id)) {
             let missing = ids.iter().filter(|id| !self.received.contains_key(id)).count();
             match tokio::time::timeout_at(deadline, self.acks.recv()).await {
-                Ok(Some(message)) => self.note(message),
+                Ok(Some((arrived, message))) => self.note(arrived, message),
                 Ok(None) => bail!("ack channel closed"),
                 Err(_) => {
                     bail!("{missing} of {} events not acknowledged within {timeout:?}", ids.len())
@@ -113,13 +115,15 @@ impl Bench {
 
     /// Takes every acknowledgement that arrives within `quiet` of the previous one.
     pub async fn drain_acks(&mut self, quiet: Duration) {
-        while let Ok(Some(message)) = tokio::time::timeout(quiet, self.acks.recv()).await {
-            self.note(message);
+        while let Ok(Some((arrived, message))) = tokio::time::timeout(quiet, self.acks.recv()).await
+        {
+            self.note(arrived, message);
         }
     }
 
-    fn note(&mut self, message: AckMessage) {
+    fn note(&mut self, arrived: Instant, message: AckMessage) {
         for ack in message.acks {
+            self.acked_at.entry(ack.id).or_insert(arrived);
             self.received.entry(ack.id).or_default().push(ack);
         }
     }
@@ -127,6 +131,19 @@ impl Bench {
     /// Disconnects cleanly.
     pub async fn disconnect(&self) {
         let _ = self.client.disconnect().await;
+    }
+}
+
+/// Event number `seq` of `station`, recorded now by operator `OP-TEST`.
+pub fn event_at(station: &StationId, seq: u64, job: Option<&str>, fact: Fact) -> Event {
+    Event {
+        id: EventId::now_v7(),
+        station: station.clone(),
+        seq,
+        operator: Some("OP-TEST".parse().unwrap_or_else(|_| unreachable!("a valid literal id"))),
+        job: job.and_then(|j| j.parse().ok()),
+        recorded_at: Utc::now(),
+        fact,
     }
 }
 
