@@ -45,7 +45,12 @@ pub async fn run(
     let options = mqtt_options(&config)?;
     let (client, eventloop) = AsyncClient::new(options, 10_000);
     let (ready_tx, ready_rx) = watch::channel(false);
-    let (pump_tx, pump_rx) = mpsc::channel(config.batch_max * 4);
+    // Unbounded on purpose: the pump must never wait for the writer. The writer's
+    // acknowledgements go out through the same MQTT event loop the pump polls, so a pump
+    // blocked on a full channel while the writer waits for room in the client's request queue
+    // stops both for good (seen under sustained load: the broker dropped the silent
+    // connection and nothing was read again). The broker bounds what arrives unacknowledged.
+    let (pump_tx, pump_rx) = mpsc::unbounded_channel();
     let (touched_tx, touched_rx) = mpsc::unbounded_channel();
     let master_changed = Arc::new(Notify::new());
     let cancel = CancellationToken::new();

@@ -1,7 +1,9 @@
 //! The ingest loop: bench events off MQTT, committed in batches, confirmed back.
 //!
 //! Two tasks share the work. The pump polls the MQTT connection and forwards every publish
-//! into a bounded channel. The writer takes whatever has queued (at least one message, at most
+//! into a channel it never waits on: the writer's acknowledgements leave through the event
+//! loop the pump polls, so the pump must keep polling whatever the writer is doing (the
+//! broker's in-flight limit bounds what arrives unacknowledged). The writer takes whatever has queued (at least one message, at most
 //! `batch_max`), commits it in one transaction, then publishes the acknowledgements and only
 //! then acknowledges the MQTT deliveries to the broker. A lone event is committed at once; under
 //! load the queue fills while a commit runs and the next batch is larger, so batching costs a
@@ -38,7 +40,7 @@ pub struct WriterSettings {
 pub async fn pump(
     mut eventloop: EventLoop,
     client: AsyncClient,
-    to_writer: mpsc::Sender<Publish>,
+    to_writer: mpsc::UnboundedSender<Publish>,
     ready: watch::Sender<bool>,
     cancel: CancellationToken,
 ) {
@@ -50,7 +52,7 @@ pub async fn pump(
         };
         match event {
             Ok(MqttEvent::Incoming(Packet::Publish(publish))) => {
-                if to_writer.send(publish).await.is_err() {
+                if to_writer.send(publish).is_err() {
                     break;
                 }
             }
@@ -120,7 +122,7 @@ fn check_version(version: u32) -> Result<(), DecodeError> {
 pub async fn writer(
     store: Store,
     client: AsyncClient,
-    mut from_pump: mpsc::Receiver<Publish>,
+    mut from_pump: mpsc::UnboundedReceiver<Publish>,
     touched: mpsc::UnboundedSender<Vec<JobId>>,
     settings: WriterSettings,
 ) {
