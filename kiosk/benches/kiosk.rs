@@ -7,7 +7,8 @@
 //!    gateway (its own process, embedded broker, SQLite) until every event is confirmed,
 //!    beside a plain QoS 1 publisher pushing the same payloads through the same broker to
 //!    a subscriber (what MQTT allows). Alternating rounds, medians.
-//! 3. Frame time: the real app's frame (layout and tessellation, no GPU) on each main screen.
+//! 3. Frame time: the real app's frame (egui layout and tessellation on the CPU, no GPU) on
+//!    each main screen.
 //! 4. Idle: the real app, its balance polled five times a second, painted only when it asks
 //!    for a repaint (as eframe does): frames drawn and CPU used over a quiet period.
 //!
@@ -134,7 +135,7 @@ async fn drain(sizes: &Sizes) {
     let dir = tempfile::tempdir().unwrap();
     let setup = GatewaySetup::default();
     let gateway = GatewayProcess::start(dir.path().join("gateway"), setup).await.unwrap();
-    let (mut ours, mut plain) = (Vec::new(), Vec::new());
+    let (mut ours, mut plain, mut direct) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..sizes.rounds {
         let station: StationId = format!("drain-{round}").parse().unwrap();
         let journal =
@@ -173,18 +174,39 @@ async fn drain(sizes: &Sizes) {
         journal.close().await;
 
         plain.push(plain_mqtt(&gateway.mqtt_url, &payloads, round).await);
+        direct.push(direct_to_gateway(&gateway.mqtt_url, sizes.backlog, round).await);
     }
-    let (ours, plain) = (median(ours), median(plain));
+    let (ours, plain, direct) = (median(ours), median(plain), median(direct));
     println!("## backlog drain ({} events, median of {} rounds)\n", sizes.backlog, sizes.rounds);
     println!("| | events/s | ratio |\n|---|---|---|");
     println!(
         "| plain QoS 1 publish to a subscriber, same broker and payloads | {plain:.0} | 1.00 |"
     );
     println!(
-        "| kiosk uplink to gateway, confirmed in the journal | {ours:.0} | {:.2} |",
-        ours / plain
+        "| a bare client publishing the same number of events to the gateway, all acknowledged | {direct:.0} | {:.2} |",
+        direct / plain
+    );
+    println!(
+        "| kiosk uplink to gateway, confirmed in the journal | {ours:.0} | {:.2} ({:.2} of the bare client) |",
+        ours / plain,
+        ours / direct
     );
     println!();
+}
+
+/// A client with no journal: publishes `count` events to the gateway as fast as the broker
+/// takes them and waits until all are acknowledged. What the gateway allows one station.
+async fn direct_to_gateway(url: &str, count: u64, round: usize) -> f64 {
+    let mut bench =
+        touchstone_tests::bench::Bench::connect(url, &format!("direct-{round}")).await.unwrap();
+    let events: Vec<_> = (0..count).map(|n| bench.event(None, simulated_fact(n))).collect();
+    let started = Instant::now();
+    for event in &events {
+        bench.publish(event).await.unwrap();
+    }
+    let ids: Vec<_> = events.iter().map(|e| e.id).collect();
+    bench.wait_acked(&ids, Duration::from_secs(120)).await.unwrap();
+    count as f64 / started.elapsed().as_secs_f64()
 }
 
 /// Publishes the payloads at QoS 1 on a topic the gateway ignores, with the same in-flight
@@ -280,13 +302,19 @@ fn screens(runtime: &tokio::runtime::Runtime, sizes: &Sizes) {
         settle(harness);
     };
 
-    println!("## frame time (layout and tessellation, no GPU; {} frames each)\n", sizes.frames);
+    println!(
+        "## frame time (egui layout and tessellation on the CPU, no GPU upload; {} frames each)\n",
+        sizes.frames
+    );
     println!("| screen | p50 ms | p99 ms |\n|---|---|---|");
     let measure = |harness: &mut Harness<'_, KioskApp>, name: &str| {
         let mut times = Vec::with_capacity(sizes.frames);
         for _ in 0..sizes.frames {
             let started = Instant::now();
             harness.step();
+            let shapes = harness.output().shapes.clone();
+            let primitives = harness.ctx.tessellate(shapes, 1.0);
+            std::hint::black_box(primitives);
             times.push(started.elapsed());
         }
         times.sort();

@@ -991,3 +991,94 @@ pub fn demo_codes(master: &MasterData, station: &touchstone_model::ids::StationI
     }
     codes
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Instant;
+
+    use touchstone_model::event::BalanceIdentity;
+    use touchstone_scales::units::Unit;
+    use touchstone_scales::{Reading, UnitToken};
+
+    use super::*;
+
+    fn view(state: ConnectionState, reading: Option<Reading>, settled: bool) -> BalanceView {
+        BalanceView {
+            state,
+            identity: BalanceIdentity { protocol: "mt-sics".into(), model: None, serial: None },
+            latest: reading,
+            seq: 1,
+            settled,
+        }
+    }
+
+    fn reading(value: &str, stability: Option<Stability>, status: Status) -> Reading {
+        Reading {
+            at: Instant::now(),
+            value: Some(value.into()),
+            number: value.parse().ok(),
+            unit: Some(UnitToken {
+                raw: "g".into(),
+                unit: Unit::Mass(touchstone_model::units::MassUnit::Gram),
+            }),
+            grams: None,
+            stability,
+            status,
+            identity: None,
+            raw: String::new(),
+        }
+    }
+
+    #[test]
+    fn the_weight_panel_says_why_it_has_no_weight() {
+        assert_eq!(weight_words(None).2, "No balance at this bench");
+        let gone = view(ConnectionState::Disconnected { reason: "unplugged".into() }, None, false);
+        assert_eq!(weight_words(Some(&gone)).2, "Balance not connected");
+        let garbled = view(ConnectionState::Garbled, None, false);
+        assert!(weight_words(Some(&garbled)).2.contains("check its settings"));
+    }
+
+    #[test]
+    fn the_weight_panel_tells_settling_from_stable() {
+        let moving = view(
+            ConnectionState::Connected,
+            Some(reading("6.118", Some(Stability::Unstable), Status::Ok)),
+            false,
+        );
+        assert_eq!(
+            weight_words(Some(&moving)),
+            ("6.118".into(), "g".into(), "Settling...".into(), AMBER)
+        );
+        let stable = view(
+            ConnectionState::Connected,
+            Some(reading("6.118", Some(Stability::Stable), Status::Ok)),
+            false,
+        );
+        assert_eq!(weight_words(Some(&stable)).2, "Stable");
+        // A family without a flag is stable only once the driver saw it hold still.
+        let quiet =
+            view(ConnectionState::Connected, Some(reading("6.118", None, Status::Ok)), false);
+        assert_eq!(weight_words(Some(&quiet)).2, "Settling...");
+        let held = view(ConnectionState::Connected, Some(reading("6.118", None, Status::Ok)), true);
+        assert_eq!(weight_words(Some(&held)).2, "Stable (held still)");
+        let over =
+            view(ConnectionState::Connected, Some(reading("6.118", None, Status::Overload)), true);
+        assert_eq!(weight_words(Some(&over)).3, RED);
+    }
+
+    #[test]
+    fn the_link_and_the_disk_are_told_in_words() {
+        let now = Utc::now();
+        let since = now - chrono::Duration::minutes(75);
+        let offline = LinkState::Offline { since, reason: "refused".into() };
+        assert_eq!(link_words(&offline, now).0, "Offline 1 h 15 min");
+        assert_eq!(link_words(&LinkState::Online { since }, now).0, "Online");
+        let fine = DiskSpace { free: 20_000_000_000, total: 32_000_000_000 };
+        assert_eq!(disk_words(Some(fine)), None);
+        let low = DiskSpace { free: 2_500_000_000, total: 32_000_000_000 };
+        assert_eq!(
+            disk_words(Some(low)).map(|w| w.0),
+            Some("Disk low: 2.5 GB left, call IT".into())
+        );
+    }
+}
