@@ -35,7 +35,7 @@ pub async fn run(
         .with_context(|| format!("creating data directory {}", config.data_dir.display()))?;
     let store = open_store(&config.database).await?;
     if config.demo {
-        load_demo_if_empty(&store).await?;
+        load_demo_if_empty(&store, &config.data_dir).await?;
     }
     let api_token = match &config.api_token {
         Some(token) => token.clone(),
@@ -135,12 +135,40 @@ async fn open_store(url: &str) -> anyhow::Result<Store> {
     }
 }
 
-async fn load_demo_if_empty(store: &Store) -> anyhow::Result<()> {
-    if store.jobs_changed_since(i64::MIN).await?.is_empty() {
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("demo");
-        let report = import::import_dir(store, &dir).await.context("loading the demo workshop")?;
-        tracing::info!(?report, "demo workshop loaded");
+/// The demo workshop's master data, built into the binary so that an installed gateway can
+/// load it as well as one run from the source tree.
+const DEMO_MASTER: [(&str, &str); 7] = [
+    ("alloys.json", include_str!("../demo/alloys.json")),
+    ("stages.json", include_str!("../demo/stages.json")),
+    ("stations.json", include_str!("../demo/stations.json")),
+    ("operators.json", include_str!("../demo/operators.json")),
+    ("loss-bands.json", include_str!("../demo/loss-bands.json")),
+    ("jobs.json", include_str!("../demo/jobs.json")),
+    ("README.md", include_str!("../demo/README.md")),
+];
+
+/// A month of floor history that puts the demo jobs along their routes.
+const DEMO_HISTORY: &str = include_str!("../demo/events.jsonl");
+
+/// Loads the demo workshop and its history into an empty store. The files are written to
+/// `DATA_DIR/demo-workshop` and imported from there by the same code as any import, so the
+/// demo exercises the real path; the history goes in before the ingest task starts.
+async fn load_demo_if_empty(store: &Store, data_dir: &Path) -> anyhow::Result<()> {
+    if !store.jobs_changed_since(i64::MIN).await?.is_empty() {
+        return Ok(());
     }
+    let dir = data_dir.join("demo-workshop");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    for (name, text) in DEMO_MASTER {
+        std::fs::write(dir.join(name), text).with_context(|| format!("writing demo {name}"))?;
+    }
+    let report = import::import_dir(store, &dir).await.context("loading the demo workshop")?;
+    tracing::info!(?report, "demo workshop loaded");
+    let history = dir.join("events.jsonl");
+    std::fs::write(&history, DEMO_HISTORY).context("writing the demo history")?;
+    let report =
+        import::import_events(store, &history).await.context("loading the demo history")?;
+    tracing::info!(stored = report.stored, "demo history loaded");
     Ok(())
 }
 

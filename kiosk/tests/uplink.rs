@@ -73,7 +73,8 @@ async fn drained(journal: &Journal, timeout: Duration) {
 async fn an_offline_period_drains_in_order_and_the_cache_works_without_the_network() {
     let dir = tempfile::tempdir().unwrap();
     let mut gateway = gateway(dir.path()).await;
-    let station: StationId = "setting-1".parse().unwrap();
+    // A station of its own: the demo history already holds setting-1 and the other benches.
+    let station: StationId = "bench-9".parse().unwrap();
     let path = dir.path().join("journal.db");
     let journal = Journal::open(&path, &station).await.unwrap();
     let cache = Cache::load(journal.clone()).await.unwrap();
@@ -91,6 +92,12 @@ async fn an_offline_period_drains_in_order_and_the_cache_works_without_the_netwo
     })
     .await
     .unwrap();
+    // The gateway's demo brings its history: the snapshots say where each job stands.
+    let setting =
+        cache.read().jobs.get(&"J-2026-0147".parse().unwrap()).map(|s| s.progress.clone());
+    let setting = setting.unwrap();
+    assert_eq!(setting.stage.as_ref().map(|s| s.as_str()), Some("setting"));
+    assert!(setting.in_progress);
     for n in 0..20 {
         note(&journal, n).await;
     }
@@ -114,7 +121,7 @@ async fn an_offline_period_drains_in_order_and_the_cache_works_without_the_netwo
     // Back online: the backlog drains.
     gateway.restart().await.unwrap();
     drained(&journal, Duration::from_secs(30)).await;
-    let seqs: Vec<u64> = stored(&gateway, "setting-1").await.iter().map(|(seq, _)| *seq).collect();
+    let seqs: Vec<u64> = stored(&gateway, "bench-9").await.iter().map(|(seq, _)| *seq).collect();
     assert_eq!(seqs, (1..=50).collect::<Vec<_>>(), "stored once each, in seq order");
     let anomalies = gateway.get("/api/v1/anomalies?limit=1000").await.unwrap();
     let gaps = anomalies.to_string().matches("sequence_gap").count();
