@@ -179,27 +179,6 @@ pub struct Station {
 }
 
 impl Station {
-    /// Wires the parts; returns the station and the receiver of its outcomes.
-    pub fn new(
-        parts: Parts,
-        runtime: tokio::runtime::Handle,
-    ) -> (Station, mpsc::UnboundedReceiver<Outcome>) {
-        let (tx, rx) = mpsc::unbounded_channel();
-        let station = Station {
-            journal: parts.journal,
-            cache: parts.cache,
-            balance: parts.balance,
-            signals: parts.signals,
-            link: parts.link,
-            status: parts.status,
-            data_dir: parts.data_dir,
-            disk: parts.disk,
-            runtime,
-            outbox: Outbox { tx, waker: parts.waker },
-        };
-        (station, rx)
-    }
-
     /// How many times the runtime has woken the screen since start.
     pub fn wakes(&self) -> u64 {
         self.outbox.waker.1.load(std::sync::atomic::Ordering::Relaxed)
@@ -359,29 +338,6 @@ fn capture_words(error: &str) -> String {
     format!("No weight taken: {error}. Check the balance and try again.")
 }
 
-/// The parts a station is built from.
-#[derive(Debug)]
-pub struct Parts {
-    /// The journal.
-    pub journal: Journal,
-    /// The cache.
-    pub cache: Cache,
-    /// The balance.
-    pub balance: Option<Arc<Balance>>,
-    /// Lamps and buzzer.
-    pub signals: Signals,
-    /// The link state.
-    pub link: watch::Receiver<LinkState>,
-    /// The heartbeat's contents.
-    pub status: Arc<watch::Sender<BenchStatus>>,
-    /// Where the journal lives.
-    pub data_dir: PathBuf,
-    /// The journal disk's free space.
-    pub disk: watch::Receiver<Option<DiskSpace>>,
-    /// Wakes the screen.
-    pub waker: Waker,
-}
-
 /// A running bench: the station, its outcomes, and what must be stopped at the end.
 #[derive(Debug)]
 pub struct Running {
@@ -482,7 +438,8 @@ pub async fn start(
         tracing::info!("GPIO on the Raspberry Pi's pins");
     }
     let disk = watch_disk(config.data_dir.clone());
-    let parts = Parts {
+    let (tx, outcomes) = mpsc::unbounded_channel();
+    let station = Station {
         journal,
         cache,
         balance,
@@ -491,9 +448,9 @@ pub async fn start(
         status,
         data_dir: config.data_dir.clone(),
         disk,
-        waker,
+        runtime: tokio::runtime::Handle::current(),
+        outbox: Outbox { tx, waker },
     };
-    let (station, outcomes) = Station::new(parts, tokio::runtime::Handle::current());
 
     let outbox = station.outbox();
     tokio::spawn(async move {
