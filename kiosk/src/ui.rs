@@ -468,6 +468,8 @@ fn job_card(ui: &mut Ui, frame: &Frame<'_>, view: &JobView) {
         }
         chip_rows(ui, &chips);
         ui.label(RichText::new(&job.description).size(22.0));
+        // The metal at this stage comes before the route: it is what a weighing changes.
+        metal(ui, frame, view);
         route(ui, master, view);
         let cad = match (&job.approved_cad, &job.latest_cad) {
             (Some(approved), Some(latest)) if approved != latest => {
@@ -479,18 +481,21 @@ fn job_card(ui: &mut Ui, frame: &Frame<'_>, view: &JobView) {
         };
         ui.columns(2, |columns| {
             let (left, right) = columns.split_at_mut(1);
-            let (left, right) = (&mut left[0], &mut right[0]);
-            left.label(RichText::new(cad).size(18.0).color(MUTED));
-            metal(left, frame, view);
-            if !job.notes.is_empty() {
-                left.label(RichText::new(format!("Notes: {}", job.notes)).size(18.0));
-            }
-            if !job.components.is_empty() {
-                right.label(RichText::new("Stones and parts").size(18.0).strong().color(MUTED));
-                for component in &job.components {
-                    right.label(RichText::new(component_words(component)).size(18.0));
+            // Columns lay out justified, which would also justify wrapped text: stack plainly.
+            left[0].vertical(|ui| {
+                ui.label(RichText::new(cad).size(18.0).color(MUTED));
+                if !job.notes.is_empty() {
+                    ui.label(RichText::new(format!("Notes: {}", job.notes)).size(18.0));
                 }
-            }
+            });
+            right[0].vertical(|ui| {
+                if !job.components.is_empty() {
+                    ui.label(RichText::new("Stones and parts").size(18.0).strong().color(MUTED));
+                    for component in &job.components {
+                        ui.label(RichText::new(component_words(component)).size(18.0));
+                    }
+                }
+            });
         });
     });
 }
@@ -572,24 +577,23 @@ fn route(ui: &mut Ui, master: &MasterData, view: &JobView) {
 }
 
 fn metal(ui: &mut Ui, frame: &Frame<'_>, view: &JobView) {
-    let Some(stage) = view.progress.stage.as_ref() else { return };
+    let Some(stage_id) = view.progress.stage.as_ref() else { return };
     let m = &view.metal;
     if m.issued == touchstone_model::metal::Grams::ZERO && !m.receipt_weighed {
         return;
     }
+    let stage = stage_name(frame.master, stage_id.as_str());
     ui.label(
-        RichText::new(format!("Metal at {}", stage_name(frame.master, stage.as_str())))
-            .size(18.0)
-            .strong()
-            .color(MUTED),
-    );
-    ui.label(
-        RichText::new(format!("issued {}, back {}, scrap {}", m.issued, m.received, m.scrap))
-            .size(20.0),
+        RichText::new(format!(
+            "Metal at {stage}: issued {}, back {}, scrap {}",
+            m.issued, m.received, m.scrap
+        ))
+        .size(20.0)
+        .strong(),
     );
     if m.receipt_weighed
         && let Some(StageLoss { assessment, band }) =
-            stage_loss(view, frame.master, stage, m.received)
+            stage_loss(view, frame.master, stage_id, m.received)
     {
         loss_lines(ui, &assessment, band.as_ref());
     }
@@ -912,15 +916,8 @@ fn demo_strip(ui: &mut Ui, demo: &Demo, taps: &mut Vec<Tap>) {
             |ui| {
                 ui.horizontal(|ui| {
                     ui.spacing_mut().interact_size.y = 40.0;
-                    let title = if row == 0 { "Demo scans:" } else { "Stones:" };
-                    ui.label(RichText::new(title).size(16.0).color(MUTED));
-                    for (label, code) in codes {
-                        if small(ui, label.clone()) {
-                            taps.push(Tap::Scan(code.clone()));
-                        }
-                    }
                     if row == 1 && demo.balance.is_some() {
-                        ui.separator();
+                        // The pan first: the demo's weighing must not hide behind a scroll.
                         ui.label(RichText::new("Pan:").size(16.0).color(MUTED));
                         for grams in &demo.loads {
                             if small(ui, format!("{grams} g")) {
@@ -929,6 +926,14 @@ fn demo_strip(ui: &mut Ui, demo: &Demo, taps: &mut Vec<Tap>) {
                         }
                         if small(ui, "Empty".to_owned()) {
                             taps.push(Tap::Demo(DemoTap::Remove));
+                        }
+                        ui.separator();
+                    }
+                    let title = if row == 0 { "Demo scans:" } else { "Stones:" };
+                    ui.label(RichText::new(title).size(16.0).color(MUTED));
+                    for (label, code) in codes {
+                        if small(ui, label.clone()) {
+                            taps.push(Tap::Scan(code.clone()));
                         }
                     }
                 });
