@@ -351,7 +351,8 @@ async fn plain_insert(url: &str, streams: &[Vec<Event>]) -> anyhow::Result<f64> 
     let started = Instant::now();
     for batch in all.chunks(1000) {
         let mut tx = pool.begin().await?;
-        for chunk in batch.chunks(400) {
+        // The gateway's own statement size: larger ones pay SQLite's per-parameter lookup.
+        for chunk in batch.chunks(touchstone_gateway::store::ingest::ROWS_PER_STATEMENT) {
             let rows: Vec<String> = (0..chunk.len())
                 .map(|r| {
                     format!(

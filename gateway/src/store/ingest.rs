@@ -34,8 +34,13 @@ pub struct Incoming {
     pub received_at: DateTime<Utc>,
 }
 
-/// Rows per multi-row statement: well under SQLite's and PostgreSQL's parameter limits.
-const ROWS_PER_STATEMENT: usize = 400;
+/// Rows per multi-row statement. Small on purpose: SQLite looks a numbered parameter (`$N`)
+/// up by walking a list of all the statement's parameters, once when it parses the statement
+/// and once more per bind, so a statement's cost grows with the square of its parameters. At
+/// 400 rows (3,600 parameters) that lookup was most of the gateway's SQLite time in a profile;
+/// at 40 rows the ingest benchmark's gateway ran about 2.8 times faster on SQLite and faster
+/// on PostgreSQL too.
+pub const ROWS_PER_STATEMENT: usize = 40;
 
 impl Store {
     /// Commits `batch` in one transaction, storing each event not stored before and updating
