@@ -183,11 +183,13 @@ async fn drain(sizes: &Sizes) {
         "| plain QoS 1 publish to a subscriber, same broker and payloads | {plain:.0} | 1.00 |"
     );
     println!(
-        "| a bare client publishing the same number of events to the gateway, all acknowledged | {direct:.0} | {:.2} |",
+        "| a bare client publishing as many events to the gateway, all acknowledged \
+         | {direct:.0} | {:.2} |",
         direct / plain
     );
     println!(
-        "| kiosk uplink to gateway, confirmed in the journal | {ours:.0} | {:.2} ({:.2} of the bare client) |",
+        "| kiosk uplink to gateway, confirmed in the journal \
+         | {ours:.0} | {:.2} ({:.2} of the bare client) |",
         ours / plain,
         ours / direct
     );

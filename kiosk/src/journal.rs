@@ -229,7 +229,8 @@ impl Journal {
             s.backlog += u64::try_from(events.len()).unwrap_or(u64::MAX);
         });
         for event in &events {
-            tracing::debug!(event_id = %event.id, seq = event.seq, fact = event.fact.type_name(), "journaled");
+            let fact = event.fact.type_name();
+            tracing::debug!(event_id = %event.id, seq = event.seq, fact, "journaled");
         }
         Ok(events)
     }

@@ -126,7 +126,8 @@ pub async fn run_serial(
                 serial
             }
             Err(err) => {
-                tracing::warn!(port = %port.display(), error = %err, "scanner not available; retrying");
+                let port = port.display();
+                tracing::warn!(%port, error = %err, "scanner not available; retrying");
                 tokio::time::sleep(backoff).await;
                 backoff = (backoff * 2).min(Duration::from_secs(10));
                 continue;
@@ -147,7 +148,8 @@ pub async fn run_serial(
                                 }
                             }
                             None => {
-                                tracing::warn!(line = %text.escape_debug(), "scanner sent noise; ignored")
+                                let line = text.escape_debug();
+                                tracing::warn!(%line, "scanner sent noise; ignored");
                             }
                         }
                     }

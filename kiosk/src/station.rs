@@ -378,7 +378,8 @@ fn watch_disk(dir: PathBuf) -> watch::Receiver<Option<DiskSpace>> {
                 && space.level() != level
             {
                 level = space.level();
-                tracing::warn!(free_bytes = space.free, ?level, dir = %dir.display(), "journal disk space");
+                let dir = dir.display();
+                tracing::warn!(free_bytes = space.free, ?level, %dir, "journal disk space");
             }
             // Only a change of level wakes the screen; the figure itself updates with it.
             tx.send_if_modified(|old| {

@@ -244,7 +244,8 @@ async fn run(
             }
         };
         if let Err(err) = result {
-            tracing::warn!(station = %settings.station, error = %err, "uplink step failed; will retry");
+            let station = &settings.station;
+            tracing::warn!(%station, error = %err, "uplink step failed; will retry");
         }
     }
     // Give the event loop a moment to send the goodbye before it is stopped.
@@ -282,7 +283,8 @@ impl Outbox {
         let MqttEvent::Incoming(packet) = event else { return Ok(()) };
         match packet {
             Packet::ConnAck(ack) => {
-                tracing::info!(station = %settings.station, session_present = ack.session_present, "connected to the broker");
+                let (station, session_present) = (&settings.station, ack.session_present);
+                tracing::info!(%station, session_present, "connected to the broker");
                 link.send_replace(LinkState::Online { since: Utc::now() });
                 self.connected = true;
                 self.published_upto = 0;

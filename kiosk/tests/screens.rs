@@ -50,7 +50,8 @@ impl Rig {
             .build()
             .unwrap();
         let config = StationConfig::from_toml(&format!(
-            "station = \"setting-1\"\ndata_dir = \"{}\"\nheartbeat_secs = 1\n[broker]\nurl = \"{broker}\"\n",
+            "station = \"setting-1\"\ndata_dir = \"{}\"\nheartbeat_secs = 1\n\
+             [broker]\nurl = \"{broker}\"\n",
             dir.path().join("bench").display()
         ))
         .unwrap();

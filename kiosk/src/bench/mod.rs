@@ -440,7 +440,8 @@ impl Bench {
         }
         let detail = if master.operators.is_empty() && master.jobs.is_empty() {
             format!(
-                "`{code}` is unknown, and this bench has no workshop data yet. Check its link to the gateway."
+                "`{code}` is unknown, and this bench has no workshop data yet. \
+                 Check its link to the gateway."
             )
         } else {
             format!("`{code}` is not a badge, job or stone this bench knows. Nothing was recorded.")
