@@ -12,7 +12,6 @@ use tokio::sync::mpsc;
 use touchstone_model::protocol::BalanceState;
 
 use crate::bench::{Action, Bench, Command, Input};
-use crate::cache::MasterData;
 use crate::journal::Entry;
 use crate::scanner::KeyBurst;
 use crate::station::{Outcome, Station};
@@ -256,11 +255,6 @@ impl KioskApp {
             ctx.request_repaint_after(left + Duration::from_millis(50));
         }
     }
-}
-
-/// The master data the app shows, for tests.
-pub fn master(app: &KioskApp) -> MasterData {
-    app.station.cache.read().clone()
 }
 
 impl eframe::App for KioskApp {
