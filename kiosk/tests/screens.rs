@@ -209,6 +209,15 @@ fn a_stage_from_badge_to_finish_with_real_weighings() {
     rig.click("Weigh issue");
     rig.snapshot("weighing");
     rig.place("10.000");
+    // The first line of the new load, still settling: a line of the empty pan from before
+    // could otherwise be the one the capture sees.
+    rig.until("the load on the pan", |app| {
+        app.station()
+            .balance_view()
+            .and_then(|v| v.latest)
+            .and_then(|r| r.number)
+            .is_some_and(|n| !n.is_zero())
+    });
     rig.click("Take weight");
     let facts_while_settling = rig.facts();
     assert_eq!(facts_while_settling, ["signed_in"], "nothing recorded while unstable");

@@ -103,6 +103,17 @@ async fn a_flooding_stream_still_gives_the_stable_weight() {
     let balance = Balance::spawn(driver).unwrap();
     reaches(&balance, |s| *s == ConnectionState::Connected).await;
     sim.place(Decimal::new(42_125, 3)).await.unwrap();
+    // Wait until the driver has read a line of the new load: lines of the empty pan printed
+    // before the load was placed may still be queued in the pty on a busy machine, and a
+    // capture started before they are read would rightly take their stable zero.
+    let mut view = balance.watch();
+    tokio::time::timeout(
+        WAIT,
+        view.wait_for(|v| v.latest.as_ref().and_then(|r| r.number).is_some_and(|n| !n.is_zero())),
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let captured = balance.capture_stable(WAIT).await.unwrap();
     assert_eq!(captured.reading.grams.unwrap().value(), Decimal::new(42_125, 3));
     assert!(balance.watch().borrow().seq > 50, "the stream did not flood");

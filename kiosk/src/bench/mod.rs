@@ -725,6 +725,18 @@ impl Bench {
                 None,
             );
         };
+        if grams <= touchstone_model::metal::Grams::ZERO {
+            // An empty pan (or a stale line from before the metal went on) is not a weighing.
+            self.screen = Screen::Weighing { purpose, capturing: false };
+            self.banner = Some(Banner {
+                text: format!(
+                    "The balance reads {grams}: put the metal on the pan and take the weight \
+                     again. Nothing was recorded."
+                ),
+                good: false,
+            });
+            return vec![Command::Signal(Signal::Refused)];
+        }
         let weighing = Weighing {
             purpose,
             grams,

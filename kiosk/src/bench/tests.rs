@@ -271,6 +271,23 @@ fn unstable_balance_records_nothing_until_captured() {
 }
 
 #[test]
+fn an_empty_pan_is_not_a_weighing() {
+    let mut d = Driver::new();
+    d.scan(MEI);
+    d.scan("J-2026-0147");
+    d.weigh(WeightPurpose::Issue, "0.000");
+    assert_eq!(
+        d.bench.screen(),
+        &Screen::Weighing { purpose: WeightPurpose::Issue, capturing: false }
+    );
+    assert!(d.bench.banner().is_some_and(|b| !b.good && b.text.contains("put the metal")));
+    d.weigh(WeightPurpose::Issue, "-0.002");
+    assert_eq!(d.facts(), ["signed_in"], "nothing recorded for an empty pan");
+    d.weigh(WeightPurpose::Issue, "5.250");
+    assert_eq!(d.facts(), ["signed_in", "weight_recorded"]);
+}
+
+#[test]
 fn stone_of_another_job_is_refused_without_override() {
     let mut d = Driver::new();
     d.scan(MEI);
