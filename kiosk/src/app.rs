@@ -118,19 +118,16 @@ impl KioskApp {
         }
         self.input(Input::Tick, now);
 
+        // One copy of the balance's view serves the whole frame and the status heartbeat.
+        let balance = self.station.balance_view();
         let taps = {
             let master = self.station.cache.read();
-            let balance = self.station.balance_view();
             let link = self.station.link.borrow().clone();
             let frame = Frame {
                 bench: &self.bench,
                 master: &master,
                 balance: balance.as_ref(),
-                balance_can: ui::BalanceCan {
-                    tare: self.station.balance_can(touchstone_scales::command::Command::Tare),
-                    zero: self.station.balance_can(touchstone_scales::command::Command::Zero),
-                    identify: self.station.balance_can(touchstone_scales::command::Command::Serial),
-                },
+                balance_can: ui::BalanceCan::of(balance.as_ref()),
                 link: &link,
                 journal: self.station.journal.stats(),
                 disk: *self.station.disk.borrow(),
@@ -158,7 +155,7 @@ impl KioskApp {
                 }
             }
         }
-        self.report_status();
+        self.report_status(balance.as_ref());
         self.schedule_idle_tick(&ctx, now);
     }
 
@@ -228,9 +225,9 @@ impl KioskApp {
         codes
     }
 
-    fn report_status(&self) {
+    fn report_status(&self, balance: Option<&touchstone_scales::BalanceView>) {
         let operator = self.bench.operator().map(|o| o.id.clone());
-        let (balance, detail) = match self.station.balance_view() {
+        let (balance, detail) = match balance {
             None => (BalanceState::None, None),
             Some(view) => {
                 (view.state.balance_state(view.latest.as_ref()), Some(view.state.to_string()))

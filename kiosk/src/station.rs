@@ -194,13 +194,6 @@ impl Station {
         self.balance.as_ref().map(|b| b.watch().borrow().clone())
     }
 
-    /// Whether the balance's family has a command for this (tare, zero, identity).
-    pub fn balance_can(&self, command: touchstone_scales::command::Command) -> bool {
-        self.balance_view()
-            .and_then(|view| view.identity.protocol.parse::<touchstone_scales::Protocol>().ok())
-            .is_some_and(|protocol| touchstone_scales::command::encode(protocol, command).is_some())
-    }
-
     /// Binds the screen to wake and starts repainting it whenever a part changes in a way
     /// the screen shows. A polled balance publishes a new view several times a second; the
     /// screen is woken only when the weight, unit or state it shows changes.

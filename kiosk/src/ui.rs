@@ -84,6 +84,21 @@ pub struct BalanceCan {
     pub identify: bool,
 }
 
+impl BalanceCan {
+    /// What the family of the balance behind `view` has commands for.
+    pub fn of(view: Option<&BalanceView>) -> BalanceCan {
+        use touchstone_scales::command::{Command, encode};
+        let protocol =
+            view.and_then(|v| v.identity.protocol.parse::<touchstone_scales::Protocol>().ok());
+        let can = |command| protocol.is_some_and(|p| encode(p, command).is_some());
+        BalanceCan {
+            tare: can(Command::Tare),
+            zero: can(Command::Zero),
+            identify: can(Command::Serial),
+        }
+    }
+}
+
 /// A tap the screen saw.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Tap {
@@ -860,12 +875,7 @@ pub fn action_list(frame: &Frame<'_>) -> Vec<(String, Color32, Action)> {
             } else {
                 add("Take weight", GREEN, Action::Capture);
             }
-            if frame.balance_can.tare {
-                add("Tare", CARD, Action::Tare);
-            }
-            if frame.balance_can.zero {
-                add("Zero", CARD, Action::Zero);
-            }
+            balance_buttons(frame.balance_can, &mut add);
             add("Cancel", CARD, Action::Dismiss);
         }
         Screen::ConfirmLoss { .. } => {
@@ -890,16 +900,21 @@ pub fn action_list(frame: &Frame<'_>) -> Vec<(String, Color32, Action)> {
             if frame.balance_can.identify {
                 add("Ask balance identity", CARD, Action::IdentifyBalance);
             }
-            if frame.balance_can.tare {
-                add("Tare", CARD, Action::Tare);
-            }
-            if frame.balance_can.zero {
-                add("Zero", CARD, Action::Zero);
-            }
+            balance_buttons(frame.balance_can, &mut add);
             add("Back", CARD, Action::Dismiss);
         }
     }
     list
+}
+
+/// Tare and zero, where the balance's family has them.
+fn balance_buttons(can: BalanceCan, add: &mut impl FnMut(&str, Color32, Action)) {
+    if can.tare {
+        add("Tare", CARD, Action::Tare);
+    }
+    if can.zero {
+        add("Zero", CARD, Action::Zero);
+    }
 }
 
 fn demo_strip(ui: &mut Ui, demo: &Demo, taps: &mut Vec<Tap>) {
