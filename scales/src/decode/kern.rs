@@ -7,8 +7,9 @@
 //! Shimadzu-built (§7, inferred): configure those as `radwag` and `shimadzu`.
 //!
 //! The PCB manual puts the minus sign in column 2 while a real capture has it next to the
-//! digits (OpenTrickler issue #15), and the FKB manual's own example is one column longer
-//! than its table: the legacy line is read by tokens, never by columns.
+//! digits (as reported on the OpenTrickler project's tracker), and the FKB manual's own
+//! example is one column longer than its table: the legacy line is read by tokens, never by
+//! columns.
 
 use touchstone_model::event::Stability;
 
