@@ -17,7 +17,7 @@ use touchstone_kiosk::app::{AppOptions, Clock, KioskApp};
 use touchstone_kiosk::bench::Screen;
 use touchstone_kiosk::config::StationConfig;
 use touchstone_kiosk::demo_data;
-use touchstone_kiosk::station::{self, Stopper};
+use touchstone_kiosk::station::{self, DiskSpace, Stopper};
 use touchstone_kiosk::ui::{Demo, demo_codes};
 use touchstone_model::event::Fact;
 use touchstone_scales::sim::{SimBalance, SimConfig};
@@ -33,6 +33,7 @@ struct Rig {
     sim: Arc<SimBalance>,
     stopper: Option<Stopper>,
     runtime: tokio::runtime::Runtime,
+    _disk: tokio::sync::watch::Sender<Option<DiskSpace>>,
     _dir: tempfile::TempDir,
 }
 
@@ -81,7 +82,14 @@ impl Rig {
             version: "test".into(),
             demo,
         };
-        let station::Running { station, outcomes, stopper } = running;
+        let station::Running { mut station, outcomes, stopper } = running;
+        // The disk's real free space would put a low-disk warning in the header of every
+        // snapshot on a full machine; the warning has tests of its own.
+        let (disk, disk_rx) = tokio::sync::watch::channel(Some(DiskSpace {
+            free: 20_000_000_000,
+            total: 32_000_000_000,
+        }));
+        station.disk = disk_rx;
         let app = {
             let _guard = runtime.enter();
             KioskApp::new(station, outcomes, options)
@@ -93,12 +101,19 @@ impl Rig {
             .with_step_dt(0.005)
             .with_render_cursor(false)
             .build_ui_state(|ui, app: &mut KioskApp| app.show(ui), app);
-        let mut rig = Rig { harness, sim, stopper: Some(stopper), runtime, _dir: dir };
+        let mut rig = Rig { harness, sim, stopper: Some(stopper), runtime, _disk: disk, _dir: dir };
         rig.until("the balance reads zero", |app| {
             app.station()
                 .balance_view()
                 .and_then(|v| v.latest)
                 .is_some_and(|r| r.is_stable_weight())
+        });
+        // Every rig's broker is down at first; the header shows that, not "Connecting".
+        rig.until("the bench to see it is offline", |app| {
+            matches!(
+                *app.station().link.borrow(),
+                touchstone_kiosk::uplink::LinkState::Offline { .. }
+            )
         });
         rig
     }
@@ -335,9 +350,6 @@ fn offline_work_is_kept_and_confirmed_once_the_gateway_is_back() {
     gateway.kill().unwrap();
 
     let mut rig = Rig::start(&gateway.mqtt_url, false);
-    rig.until("the bench to see it is offline", |app| {
-        matches!(*app.station().link.borrow(), touchstone_kiosk::uplink::LinkState::Offline { .. })
-    });
     rig.scan(MEI);
     rig.scan("J-2026-0147");
     rig.click("Note");
