@@ -63,6 +63,42 @@ async fn wait_for_net(balance: &Balance, net: Decimal) {
         .expect("driver stopped");
 }
 
+/// Places `load` on the pan and waits until the driver has read a line of it. Lines of the
+/// previous load printed before the change may still be queued in the pty on a busy machine,
+/// and a capture started before they are read would rightly take their stable weight.
+async fn place(sim: &SimBalance, balance: &Balance, load: Decimal) {
+    let mut view = balance.watch();
+    let shown = view.wait_for(|v| v.latest.is_some());
+    let before = tokio::time::timeout(WAIT, shown)
+        .await
+        .expect("no reading before the load")
+        .expect("driver stopped")
+        .latest
+        .as_ref()
+        .map(|r| r.raw.clone());
+    sim.place(load).await.unwrap();
+    let moved = view.wait_for(|v| v.latest.as_ref().map(|r| r.raw.clone()) != before);
+    tokio::time::timeout(WAIT, moved)
+        .await
+        .expect("the load was never read")
+        .expect("driver stopped");
+}
+
+/// Waits until the driver has read no line for five polling intervals.
+async fn wait_until_quiet(balance: &Balance) {
+    let deadline = Instant::now() + WAIT;
+    let mut seen = balance.watch().borrow().seq;
+    loop {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let now = balance.watch().borrow().seq;
+        if now == seen {
+            return;
+        }
+        assert!(Instant::now() < deadline, "the balance never went quiet");
+        seen = now;
+    }
+}
+
 /// Runs `scenario` for every family at once and reports every family that failed.
 async fn for_every_family<F, Fut>(scenario: F)
 where
@@ -91,7 +127,7 @@ async fn stable_capture_waits_until_the_load_settles() {
         let (sim, balance) = rig(protocol, &dir).await;
         wait_for_state(&balance, |s| *s == ConnectionState::Connected).await;
         let placed_at = Instant::now();
-        sim.place(grams("12.345")).await.unwrap();
+        place(&sim, &balance, grams("12.345")).await;
         let captured = balance.capture_stable(WAIT).await.unwrap();
         // Unstable readings are refused: nothing comes back before the load has settled.
         assert!(placed_at.elapsed() >= SETTLE, "{protocol} captured while settling");
@@ -109,7 +145,7 @@ async fn tare_and_zero_work_where_the_family_has_them() {
     for_every_family(|protocol, dir| async move {
         let (sim, balance) = rig(protocol, &dir).await;
         wait_for_state(&balance, |s| *s == ConnectionState::Connected).await;
-        sim.place(grams("5")).await.unwrap();
+        place(&sim, &balance, grams("5")).await;
         balance.capture_stable(WAIT).await.unwrap();
         match balance.tare().await {
             Err(DriverError::Unsupported { .. }) => {
@@ -125,7 +161,7 @@ async fn tare_and_zero_work_where_the_family_has_them() {
             other => other.unwrap(),
         }
         wait_for_net(&balance, grams("0.000")).await;
-        sim.place(grams("7.5")).await.unwrap();
+        place(&sim, &balance, grams("7.5")).await;
         let captured = balance.capture_stable(WAIT).await.unwrap();
         assert_eq!(
             captured.reading.grams.map(|g| g.value()),
@@ -137,7 +173,7 @@ async fn tare_and_zero_work_where_the_family_has_them() {
             other => other.unwrap(),
         }
         wait_for_net(&balance, grams("0.000")).await;
-        sim.remove().await.unwrap();
+        place(&sim, &balance, Decimal::ZERO).await;
         let captured = balance.capture_stable(WAIT).await.unwrap();
         assert_eq!(
             captured.reading.grams.map(|g| g.value()),
@@ -153,7 +189,14 @@ async fn overload_is_a_clear_error_never_a_weight() {
     for_every_family(|protocol, dir| async move {
         let (sim, balance) = rig(protocol, &dir).await;
         wait_for_state(&balance, |s| *s == ConnectionState::Connected).await;
-        sim.place(grams("400")).await.unwrap();
+        if protocol == Protocol::Ohaus {
+            // Ohaus prints nothing when overloaded, so there is no line of the load to wait
+            // for: wait instead until the empty pan's queued lines have all been read.
+            sim.place(grams("400")).await.unwrap();
+            wait_until_quiet(&balance).await;
+        } else {
+            place(&sim, &balance, grams("400")).await;
+        }
         let result = balance.capture_stable(Duration::from_secs(2)).await;
         match (protocol, result) {
             // Ohaus documents no serial overload form: nothing is recorded, the wait runs out.
@@ -174,7 +217,7 @@ async fn unplug_during_capture_reconnects_and_captures() {
         wait_for_state(&balance, |s| *s == ConnectionState::Connected).await;
         let serial_before = balance.watch().borrow().identity.serial.clone();
         let balance = std::sync::Arc::new(balance);
-        sim.place(grams("3.21")).await.unwrap();
+        place(&sim, &balance, grams("3.21")).await;
         let capture = tokio::spawn({
             let balance = balance.clone();
             async move { balance.capture_stable(WAIT).await }
