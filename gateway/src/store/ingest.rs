@@ -23,7 +23,7 @@ use touchstone_model::rules::{self, JobProgress, LossVerdict};
 use touchstone_model::workshop::{Job, LossBand, StageDef, Station};
 
 use super::master::{MasterItem, jobs_by_id, reservation_owners};
-use super::{Store, StoreError, to_us, value_rows};
+use super::{Store, StoreError, stats, to_us, value_rows};
 
 /// An event as it reached the gateway.
 #[derive(Debug, Clone)]
@@ -102,8 +102,12 @@ impl Store {
             serde_json::to_value(status.balance).ok().and_then(|v| v.as_str().map(str::to_owned));
         sqlx::query(
             "INSERT INTO station_state (station_id, last_seq, last_status_us, online, backlog, balance, \
-             balance_detail, version, operator_id) VALUES ($1, 0, $2, $3, $4, $5, $6, $7, $8) \
+             balance_detail, version, operator_id, online_since_us) \
+             VALUES ($1, 0, $2, $3, $4, $5, $6, $7, $8, $2) \
              ON CONFLICT (station_id) DO UPDATE SET last_status_us = excluded.last_status_us, \
+             online_since_us = CASE WHEN station_state.online = excluded.online \
+             AND station_state.online_since_us IS NOT NULL THEN station_state.online_since_us \
+             ELSE excluded.last_status_us END, \
              online = excluded.online, backlog = excluded.backlog, balance = excluded.balance, \
              balance_detail = excluded.balance_detail, version = excluded.version, \
              operator_id = excluded.operator_id",
@@ -176,7 +180,42 @@ struct JobRow {
     station: Option<String>,
     holder: Option<String>,
     last_event_us: i64,
+    /// Since when the job is where it is: its last stage start or finish.
+    since_us: i64,
+    /// The gross metal it was last weighed with, on issue or receipt.
+    metal: Option<Grams>,
+    /// It has finished the last stage of its route.
+    done: bool,
 }
+
+/// Metal weighed for a job at a stage, or booked as one stage visit's.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct StageMetal {
+    issued: Grams,
+    received: Grams,
+    scrap: Grams,
+}
+
+impl StageMetal {
+    fn minus(self, other: StageMetal) -> StageMetal {
+        StageMetal {
+            issued: self.issued - other.issued,
+            received: self.received - other.received,
+            scrap: self.scrap - other.scrap,
+        }
+    }
+
+    fn plus(self, other: StageMetal) -> StageMetal {
+        StageMetal {
+            issued: self.issued + other.issued,
+            received: self.received + other.received,
+            scrap: self.scrap + other.scrap,
+        }
+    }
+}
+
+/// The key of a day's loss row: day, stage, operator ('' for none), alloy ('' when unknown).
+type LossKey = (i64, String, String, String);
 
 /// The key of a metal total: job, stage, operator, purpose ('' where none applies).
 type MetalKey = (String, String, String, String);
@@ -188,6 +227,11 @@ struct Derived {
     stations: HashMap<String, (i64, i64)>,
     totals: HashMap<MetalKey, (Grams, i64)>,
     anomalies: Vec<AnomalyRow>,
+    /// What each (job, stage) has booked as losses so far; `rebooked` are the keys changed.
+    booked: HashMap<(String, String), StageMetal>,
+    rebooked: HashSet<(String, String)>,
+    /// Metal of finished visits to add to the day's loss rows, with the visit count.
+    losses: HashMap<LossKey, (StageMetal, i64)>,
 }
 
 /// One row of the anomalies table, as the batch inserts it.
@@ -222,6 +266,15 @@ impl Derived {
             .filter(|((j, s, _, p), _)| j == job && s == stage && p == purpose)
             .map(|(_, (g, _))| *g)
             .sum()
+    }
+
+    /// What a job has been issued, returned and sent back as scrap at a stage, in all.
+    fn stage_metal(&self, job: &str, stage: &str) -> StageMetal {
+        StageMetal {
+            issued: self.stage_sum(job, stage, WeightPurpose::Issue),
+            received: self.stage_sum(job, stage, WeightPurpose::Receipt),
+            scrap: self.stage_sum(job, stage, WeightPurpose::ScrapReturn),
+        }
     }
 }
 
@@ -307,8 +360,8 @@ async fn load_state(
     job_ids: &[JobId],
 ) -> Result<(), StoreError> {
     let jobs: Vec<String> = job_ids.iter().map(|j| j.to_string()).collect();
-    let sql = "SELECT job_id, stage, in_progress, held, station_id, holder_id, last_event_us \
-               FROM job_state WHERE job_id IN ({})";
+    let sql = "SELECT job_id, stage, in_progress, held, station_id, holder_id, last_event_us, \
+               since_us, metal_grams, done FROM job_state WHERE job_id IN ({})";
     for row in super::fetch_in(conn, sql, &jobs).await? {
         let progress = JobProgress {
             stage: row.try_get::<Option<String>, _>("stage")?.and_then(|s| s.parse().ok()),
@@ -320,8 +373,25 @@ async fn load_state(
             station: row.try_get("station_id")?,
             holder: row.try_get("holder_id")?,
             last_event_us: row.try_get("last_event_us")?,
+            since_us: row.try_get("since_us")?,
+            metal: row
+                .try_get::<Option<String>, _>("metal_grams")?
+                .map(|g| parse_grams(&g, "job metal"))
+                .transpose()?,
+            done: row.try_get::<i64, _>("done")? != 0,
         };
         d.jobs.insert(row.try_get("job_id")?, job_row);
+    }
+
+    let sql = "SELECT job_id, stage, issued, received, scrap FROM stage_booked \
+               WHERE job_id IN ({})";
+    for row in super::fetch_in(conn, sql, &jobs).await? {
+        let booked = StageMetal {
+            issued: parse_grams(&row.try_get::<String, _>("issued")?, "booked metal")?,
+            received: parse_grams(&row.try_get::<String, _>("received")?, "booked metal")?,
+            scrap: parse_grams(&row.try_get::<String, _>("scrap")?, "booked metal")?,
+        };
+        d.booked.insert((row.try_get("job_id")?, row.try_get("stage")?), booked);
     }
 
     let stations: Vec<String> = distinct(new.iter().map(|i| i.event.station.to_string()));
@@ -353,14 +423,19 @@ async fn load_state(
             row.try_get("operator_id")?,
             row.try_get("purpose")?,
         );
-        let grams = grams.parse().map_err(|_| StoreError::Corrupt {
-            what: "metal total",
-            id: format!("{key:?}"),
-            source: serde::de::Error::custom("grams is not a decimal"),
-        })?;
+        let grams = parse_grams(&grams, "metal total")?;
         d.totals.insert(key, (grams, row.try_get("weighings")?));
     }
     Ok(())
+}
+
+/// Grams stored as decimal text; anything else is a corrupt row.
+fn parse_grams(text: &str, what: &'static str) -> Result<Grams, StoreError> {
+    text.parse().map_err(|_| StoreError::Corrupt {
+        what,
+        id: text.to_owned(),
+        source: serde::de::Error::custom("grams is not a decimal"),
+    })
 }
 
 /// Folds one new event into the derived state, flagging what breaks a rule.
@@ -445,6 +520,9 @@ fn apply(ctx: &Context, d: &mut Derived, visits: &mut Vec<VisitChange>, incoming
                 d.flag(incoming, "rule_broken", refusal.to_string());
             }
             visits.push(VisitChange::Finish { job: key.clone(), stage: stage.to_string(), at });
+            let operator = row.holder.clone().or_else(|| e.operator.as_ref().map(|o| o.to_string()));
+            let alloy = job.map(|j| j.alloy.to_string()).unwrap_or_default();
+            book_visit(d, &key, stage.as_str(), operator.unwrap_or_default(), alloy, at);
         }
         Fact::StoneIssued(movement) => match ctx.owners.get(movement.item_id()) {
             Some(owner) if owner != job_id => d.flag(
@@ -486,14 +564,40 @@ fn apply(ctx: &Context, d: &mut Derived, visits: &mut Vec<VisitChange>, incoming
             Fact::StageStarted { .. } => {
                 row.station = Some(e.station.to_string());
                 row.holder = e.operator.as_ref().map(|o| o.to_string());
+                row.since_us = at;
             }
             Fact::StageFinished { .. } => {
                 row.station = Some(e.station.to_string());
                 row.holder = None;
+                row.since_us = at;
+            }
+            Fact::WeightRecorded(w)
+                if matches!(w.purpose, WeightPurpose::Issue | WeightPurpose::Receipt) =>
+            {
+                row.metal = Some(w.grams);
             }
             _ => {}
         }
+        row.done = job.is_some_and(|j| row.progress.is_complete(j));
     }
+}
+
+/// Books the metal of a finished stage visit into its day's loss row: what the job was
+/// issued, returned and scrapped at the stage since the stage was last booked, so a stage
+/// worked twice counts each piece of metal once.
+fn book_visit(d: &mut Derived, job: &str, stage: &str, operator: String, alloy: String, at: i64) {
+    let key = (job.to_owned(), stage.to_owned());
+    let total = d.stage_metal(job, stage);
+    let delta = total.minus(d.booked.get(&key).copied().unwrap_or_default());
+    if delta == StageMetal::default() {
+        return;
+    }
+    d.booked.insert(key.clone(), total);
+    d.rebooked.insert(key);
+    let day = (stats::day_of(at), stage.to_owned(), operator, alloy);
+    let entry = d.losses.entry(day).or_default();
+    entry.0 = entry.0.plus(delta);
+    entry.1 += 1;
 }
 
 fn add_weight(
@@ -554,6 +658,7 @@ async fn write_state(
     d: Derived,
     visits: Vec<VisitChange>,
 ) -> Result<(), StoreError> {
+    let mut stage_times: HashMap<(i64, String, i64), i64> = HashMap::new();
     for change in visits {
         match change {
             VisitChange::Start { job, stage, station, operator, at } => {
@@ -570,27 +675,35 @@ async fn write_state(
                 .await?;
             }
             VisitChange::Finish { job, stage, at } => {
-                sqlx::query(
+                let started = sqlx::query(
                     "UPDATE stage_visits SET finished_us = $1 WHERE job_id = $2 AND stage = $3 \
-                     AND finished_us IS NULL",
+                     AND finished_us IS NULL RETURNING started_us",
                 )
                 .bind(at)
                 .bind(job)
-                .bind(stage)
-                .execute(&mut *conn)
+                .bind(&stage)
+                .fetch_all(&mut *conn)
                 .await?;
+                for row in started {
+                    let started_us: i64 = row.try_get("started_us")?;
+                    let bucket = stats::bucket_of(at - started_us);
+                    *stage_times.entry((stats::day_of(at), stage.clone(), bucket)).or_default() += 1;
+                }
             }
         }
     }
+    write_stage_times(conn, stage_times).await?;
 
     let jobs: Vec<_> = d.jobs.into_iter().collect();
     for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO job_state (job_id, stage, in_progress, held, station_id, holder_id, last_event_us) \
+            "INSERT INTO job_state (job_id, stage, in_progress, held, station_id, holder_id, \
+             last_event_us, since_us, metal_grams, done) \
              VALUES {} ON CONFLICT (job_id) DO UPDATE SET stage = excluded.stage, \
              in_progress = excluded.in_progress, held = excluded.held, station_id = excluded.station_id, \
-             holder_id = excluded.holder_id, last_event_us = excluded.last_event_us",
-            value_rows(chunk.len(), 7)
+             holder_id = excluded.holder_id, last_event_us = excluded.last_event_us, \
+             since_us = excluded.since_us, metal_grams = excluded.metal_grams, done = excluded.done",
+            value_rows(chunk.len(), 10)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for (job, row) in chunk {
@@ -601,7 +714,10 @@ async fn write_state(
                 .bind(i64::from(row.progress.held))
                 .bind(row.station.clone())
                 .bind(row.holder.clone())
-                .bind(row.last_event_us);
+                .bind(row.last_event_us)
+                .bind(row.since_us)
+                .bind(row.metal.map(|g| g.value().to_string()))
+                .bind(i64::from(row.done));
         }
         query.execute(&mut *conn).await?;
     }
@@ -661,6 +777,104 @@ async fn write_state(
                 .bind(row.kind)
                 .bind(row.detail.clone())
                 .bind(row.created_us);
+        }
+        query.execute(&mut *conn).await?;
+    }
+
+    let booked: Vec<_> =
+        d.rebooked.into_iter().filter_map(|k| d.booked.get(&k).map(|m| (k, *m))).collect();
+    for chunk in booked.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO stage_booked (job_id, stage, issued, received, scrap) VALUES {} \
+             ON CONFLICT (job_id, stage) DO UPDATE SET issued = excluded.issued, \
+             received = excluded.received, scrap = excluded.scrap",
+            value_rows(chunk.len(), 5)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for ((job, stage), metal) in chunk {
+            query = query
+                .bind(job.clone())
+                .bind(stage.clone())
+                .bind(metal.issued.value().to_string())
+                .bind(metal.received.value().to_string())
+                .bind(metal.scrap.value().to_string());
+        }
+        query.execute(&mut *conn).await?;
+    }
+    write_losses(conn, d.losses).await
+}
+
+/// Adds finished visits to the day's stage-time histograms.
+async fn write_stage_times(
+    conn: &mut AnyConnection,
+    counts: HashMap<(i64, String, i64), i64>,
+) -> Result<(), StoreError> {
+    let counts: Vec<_> = counts.into_iter().collect();
+    for chunk in counts.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO stage_time_daily (day, stage, bucket, visits) VALUES {} \
+             ON CONFLICT (day, stage, bucket) DO UPDATE \
+             SET visits = stage_time_daily.visits + excluded.visits",
+            value_rows(chunk.len(), 4)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for ((day, stage, bucket), visits) in chunk {
+            query = query.bind(*day).bind(stage.clone()).bind(*bucket).bind(*visits);
+        }
+        query.execute(&mut *conn).await?;
+    }
+    Ok(())
+}
+
+/// Adds booked visits to the day's loss rows. Grams are exact decimals, so the sums are made
+/// here, not in SQL: the rows the batch touches are read, added to and written back.
+async fn write_losses(
+    conn: &mut AnyConnection,
+    mut losses: HashMap<LossKey, (StageMetal, i64)>,
+) -> Result<(), StoreError> {
+    if losses.is_empty() {
+        return Ok(());
+    }
+    let days: Vec<i64> = distinct(losses.keys().map(|k| k.0));
+    let sql = "SELECT day, stage, operator_id, alloy, issued, received, scrap, visits \
+               FROM loss_daily WHERE day IN ({})";
+    for row in super::fetch_in_numbers(conn, sql, &days).await? {
+        let key: LossKey = (
+            row.try_get("day")?,
+            row.try_get("stage")?,
+            row.try_get("operator_id")?,
+            row.try_get("alloy")?,
+        );
+        if let Some(entry) = losses.get_mut(&key) {
+            let stored = StageMetal {
+                issued: parse_grams(&row.try_get::<String, _>("issued")?, "loss row")?,
+                received: parse_grams(&row.try_get::<String, _>("received")?, "loss row")?,
+                scrap: parse_grams(&row.try_get::<String, _>("scrap")?, "loss row")?,
+            };
+            entry.0 = entry.0.plus(stored);
+            entry.1 += row.try_get::<i64, _>("visits")?;
+        }
+    }
+    let rows: Vec<_> = losses.into_iter().collect();
+    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        let sql = format!(
+            "INSERT INTO loss_daily (day, stage, operator_id, alloy, issued, received, scrap, \
+             visits) VALUES {} ON CONFLICT (day, stage, operator_id, alloy) DO UPDATE SET \
+             issued = excluded.issued, received = excluded.received, scrap = excluded.scrap, \
+             visits = excluded.visits",
+            value_rows(chunk.len(), 8)
+        );
+        let mut query = sqlx::query(AssertSqlSafe(sql));
+        for ((day, stage, operator, alloy), (metal, visits)) in chunk {
+            query = query
+                .bind(*day)
+                .bind(stage.clone())
+                .bind(operator.clone())
+                .bind(alloy.clone())
+                .bind(metal.issued.value().to_string())
+                .bind(metal.received.value().to_string())
+                .bind(metal.scrap.value().to_string())
+                .bind(*visits);
         }
         query.execute(&mut *conn).await?;
     }

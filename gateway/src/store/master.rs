@@ -94,6 +94,15 @@ impl Store {
             .bind(now_us)
             .execute(&mut *tx)
             .await?;
+            // A job on the floor's books from its import: it waits for its first stage.
+            sqlx::query(
+                "INSERT INTO job_state (job_id, stage, in_progress, held, last_event_us, since_us, \
+                 done) VALUES ($1, NULL, 0, 0, 0, $2, 0) ON CONFLICT (job_id) DO NOTHING",
+            )
+            .bind(job.id.as_str())
+            .bind(now_us)
+            .execute(&mut *tx)
+            .await?;
             sqlx::query("DELETE FROM stone_reservations WHERE job_id = $1")
                 .bind(job.id.as_str())
                 .execute(&mut *tx)

@@ -11,6 +11,7 @@
 pub mod ingest;
 pub mod master;
 pub mod query;
+pub mod stats;
 
 use std::path::Path;
 use std::str::FromStr;
@@ -198,6 +199,24 @@ pub(crate) async fn fetch_in(
         let mut query = sqlx::query(sqlx::AssertSqlSafe(text));
         for key in chunk {
             query = query.bind(key.as_str());
+        }
+        rows.extend(query.fetch_all(&mut *conn).await?);
+    }
+    Ok(rows)
+}
+
+/// [`fetch_in`] for integer keys.
+pub(crate) async fn fetch_in_numbers(
+    conn: &mut sqlx::AnyConnection,
+    sql: &str,
+    keys: &[i64],
+) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
+    let mut rows = Vec::new();
+    for chunk in keys.chunks(500) {
+        let text = sql.replace("{}", &placeholder_list(1, chunk.len()));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(text));
+        for key in chunk {
+            query = query.bind(*key);
         }
         rows.extend(query.fetch_all(&mut *conn).await?);
     }

@@ -162,7 +162,9 @@ const JOB_STATE_COLUMNS: &str =
     "s.stage, s.in_progress, s.held, s.station_id, s.holder_id, s.last_event_us";
 
 fn job_state(row: &AnyRow) -> Result<Option<JobStateRow>, StoreError> {
-    let Some(last_event_us) = row.try_get::<Option<i64>, _>("last_event_us")? else {
+    // No row, or the row an import made for a job no event has concerned yet.
+    let Some(last_event_us) = row.try_get::<Option<i64>, _>("last_event_us")?.filter(|us| *us != 0)
+    else {
         return Ok(None);
     };
     Ok(Some(JobStateRow {
