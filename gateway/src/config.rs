@@ -58,6 +58,10 @@ pub struct Options {
     /// The most events committed in one transaction.
     #[arg(long, global = true, value_name = "N")]
     pub batch_max: Option<usize>,
+    /// Mark the dashboard's session cookies Secure: set this when it is reached over HTTPS
+    /// (a reverse proxy in front of the gateway).
+    #[arg(long, global = true)]
+    pub secure_cookies: bool,
 }
 
 /// The config file's shape: the same settings as the flags.
@@ -72,6 +76,7 @@ struct FileConfig {
     api_token: Option<String>,
     demo: Option<bool>,
     batch_max: Option<usize>,
+    secure_cookies: Option<bool>,
 }
 
 /// How the gateway reaches MQTT.
@@ -112,6 +117,8 @@ pub struct Config {
     pub demo: bool,
     /// Events per transaction at most.
     pub batch_max: usize,
+    /// Session cookies are marked Secure.
+    pub secure_cookies: bool,
 }
 
 impl Config {
@@ -160,6 +167,7 @@ impl Config {
             api_token: options.api_token.clone().or(file.api_token).filter(|t| !t.is_empty()),
             demo: options.demo || file.demo.unwrap_or(false),
             batch_max,
+            secure_cookies: options.secure_cookies || file.secure_cookies.unwrap_or(false),
         })
     }
 }
@@ -207,8 +215,8 @@ impl fmt::Display for Config {
         let token = if self.api_token.is_some() { "set" } else { "generated" };
         write!(
             f,
-            "http={} api_token={token} demo={} batch_max={}",
-            self.http_listen, self.demo, self.batch_max
+            "http={} api_token={token} demo={} batch_max={} secure_cookies={}",
+            self.http_listen, self.demo, self.batch_max, self.secure_cookies
         )
     }
 }

@@ -19,7 +19,7 @@ use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use crate::config::{Config, Mqtt};
-use crate::http::{AppState, app};
+use crate::http::{AppState, DashboardSettings, app};
 use crate::ingest::{WriterSettings, pump, writer};
 use crate::store::Store;
 use crate::{broker, import, snapshots};
@@ -36,6 +36,7 @@ pub async fn run(
     let store = open_store(&config.database).await?;
     if config.demo {
         load_demo_if_empty(&store, &config.data_dir).await?;
+        add_demo_users(&store).await?;
     }
     let api_token = match &config.api_token {
         Some(token) => token.clone(),
@@ -57,11 +58,16 @@ pub async fn run(
 
     let pump_task =
         tokio::spawn(pump(eventloop, client.clone(), pump_tx, ready_tx, cancel.clone()));
+    let mut state = AppState::new(store.clone(), api_token);
+    state.master_changed = master_changed.clone();
+    state.ready = ready_rx;
+    state.dashboard = DashboardSettings { secure_cookies: config.secure_cookies };
     let writer_task = tokio::spawn(writer(
         store.clone(),
         client.clone(),
         pump_rx,
         touched_tx,
+        state.floor.clone(),
         WriterSettings { batch_max: config.batch_max },
     ));
     let snapshot_task = tokio::spawn(snapshots::run(
@@ -78,17 +84,11 @@ pub async fn run(
     let http_addr = listener.local_addr().context("reading the HTTP address")?;
     tracing::info!(%http_addr, "HTTP API listening");
     on_http(http_addr);
-    let state = AppState {
-        store: store.clone(),
-        master_changed,
-        api_token: Some(api_token),
-        ready: ready_rx,
-    };
     let http_cancel = cancel.clone();
+    let sessions = tokio::spawn(prune_sessions(store.clone(), cancel.clone()));
     let http_task = tokio::spawn(async move {
-        axum::serve(listener, app(state))
-            .with_graceful_shutdown(http_cancel.cancelled_owned())
-            .await
+        let service = app(state).into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(listener, service).with_graceful_shutdown(http_cancel.cancelled_owned()).await
     });
 
     shutdown.await;
@@ -105,9 +105,28 @@ pub async fn run(
         Ok(Err(err)) => tracing::warn!(error = %err, "HTTP server stopped with an error"),
         Err(err) => tracing::warn!(error = %err, "HTTP task failed"),
     }
+    let _ = sessions.await;
     store.close().await;
     tracing::info!("touchstone-gateway stopped");
     Ok(())
+}
+
+/// Ends expired dashboard sessions once an hour, so the table holds only live ones.
+async fn prune_sessions(store: Store, cancel: CancellationToken) {
+    use crate::dashboard::auth::{ABSOLUTE, IDLE};
+    loop {
+        let now = crate::store::to_us(chrono::Utc::now());
+        let micros = |d: Duration| i64::try_from(d.as_micros()).unwrap_or(i64::MAX);
+        match store.prune_sessions(now - micros(IDLE), now - micros(ABSOLUTE)).await {
+            Ok(0) => {}
+            Ok(ended) => tracing::debug!(ended, "expired dashboard sessions removed"),
+            Err(err) => tracing::warn!(error = %err, "removing expired sessions failed"),
+        }
+        tokio::select! {
+            () = tokio::time::sleep(Duration::from_secs(3600)) => {}
+            () = cancel.cancelled() => return,
+        }
+    }
 }
 
 /// Opens the store, retrying for a while: at boot the database may start after the gateway.
@@ -169,6 +188,39 @@ async fn load_demo_if_empty(store: &Store, data_dir: &Path) -> anyhow::Result<()
     let report =
         import::import_events(store, &history).await.context("loading the demo history")?;
     tracing::info!(stored = report.stored, "demo history loaded");
+    Ok(())
+}
+
+/// The demo's dashboard password, for both demo users.
+pub const DEMO_PASSWORD: &str = "touchstone-demo";
+
+/// Gives a demo store with no users a manager and a supervisor to sign in as.
+async fn add_demo_users(store: &Store) -> anyhow::Result<()> {
+    use touchstone_model::workshop::Role;
+    if !store.users().await?.is_empty() {
+        return Ok(());
+    }
+    let hash = tokio::task::spawn_blocking(|| crate::dashboard::auth::hash_password(DEMO_PASSWORD))
+        .await
+        .context("hashing the demo password")?
+        .map_err(anyhow::Error::msg)?;
+    let now = crate::store::to_us(chrono::Utc::now());
+    for (username, name, role) in [
+        ("manager", "Demo manager", Role::Manager),
+        ("supervisor", "Demo supervisor", Role::Supervisor),
+    ] {
+        let user = crate::store::users::UserRow {
+            username: username.into(),
+            display_name: name.into(),
+            role,
+            password_hash: hash.clone(),
+            disabled: false,
+        };
+        store.create_user(&user, now).await?;
+    }
+    tracing::info!(
+        "demo dashboard users: manager and supervisor, password {DEMO_PASSWORD} (demo data only)"
+    );
     Ok(())
 }
 

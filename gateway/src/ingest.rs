@@ -118,12 +118,14 @@ fn check_version(version: u32) -> Result<(), DecodeError> {
 }
 
 /// Commits what the pump forwards until the channel closes, then returns after the last
-/// batch is committed and acknowledged. Jobs whose state changed go to `touched`.
+/// batch is committed and acknowledged. Jobs whose state changed go to `touched`; `floor`
+/// moves after every batch.
 pub async fn writer(
     store: Store,
     client: AsyncClient,
     mut from_pump: mpsc::UnboundedReceiver<Publish>,
     touched: mpsc::UnboundedSender<Vec<JobId>>,
+    floor: std::sync::Arc<watch::Sender<u64>>,
     settings: WriterSettings,
 ) {
     let mut queue = Vec::with_capacity(settings.batch_max);
@@ -136,6 +138,8 @@ pub async fn writer(
             }
         }
         let jobs = process(&store, &client, &queue).await;
+        // Open dashboard pages refresh after every commit, events or heartbeats.
+        floor.send_modify(|v| *v = v.wrapping_add(1));
         if !jobs.is_empty() {
             // The snapshot publisher may have stopped during shutdown; nothing is lost then.
             let _ = touched.send(jobs);

@@ -9,11 +9,13 @@
 //!   confirms them back.
 //! - [`snapshots`]: publishes master data and job progress as retained messages for benches.
 //! - [`import`]: master data from CSV and JSON files, with errors naming line and field.
-//! - [`http`]: the JSON API (and later the dashboard).
+//! - [`http`]: the HTTP router: the JSON API, with [`dashboard`] merged in.
+//! - [`dashboard`]: the manager dashboard's pages, sign-in and live updates.
 //! - [`gateway`]: wires the parts together and runs them until shutdown.
 
 pub mod broker;
 pub mod config;
+pub mod dashboard;
 pub mod gateway;
 pub mod http;
 pub mod import;

@@ -30,6 +30,42 @@ enum Command {
         #[arg(long)]
         kind: Option<Kind>,
     },
+    /// Manage the people who sign in to the dashboard.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Add a user; the password is asked for, or read from standard input when it is not a
+    /// terminal.
+    Add {
+        /// The name they sign in with.
+        username: String,
+        /// Manager (sees everything, money included) or supervisor (the floor, no money).
+        #[arg(long, value_parser = ["manager", "supervisor"])]
+        role: String,
+        /// Their name as the dashboard shows it; the user name when absent.
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// Set a user's password, signing them out everywhere.
+    Passwd {
+        /// The user.
+        username: String,
+    },
+    /// Stop a user from signing in, signing them out everywhere.
+    Disable {
+        /// The user.
+        username: String,
+    },
+    /// Let a disabled user sign in again.
+    Enable {
+        /// The user.
+        username: String,
+    },
+    /// List the users.
+    List,
 }
 
 fn main() -> ExitCode {
@@ -73,6 +109,124 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             }
             Ok(())
         }
+        Command::User(command) => {
+            std::fs::create_dir_all(&config.data_dir)?;
+            let store = Store::open(&config.database).await?;
+            users::run(&store, command).await
+        }
+    }
+}
+
+mod users {
+    //! `touchstone-gateway user ...`: dashboard users from the command line, which is how the
+    //! first manager is made.
+
+    use std::io::{BufRead, IsTerminal};
+
+    use anyhow::{Context, bail};
+    use touchstone_gateway::dashboard::auth::hash_password;
+    use touchstone_gateway::store::Store;
+    use touchstone_gateway::store::users::UserRow;
+    use touchstone_model::workshop::Role;
+
+    use super::UserCommand;
+
+    /// The shortest password accepted.
+    const MIN_PASSWORD: usize = 10;
+
+    pub(super) async fn run(store: &Store, command: UserCommand) -> anyhow::Result<()> {
+        let now = touchstone_gateway::store::to_us(chrono::Utc::now());
+        match command {
+            UserCommand::Add { username, role, name } => {
+                check_username(&username)?;
+                let role = if role == "manager" { Role::Manager } else { Role::Supervisor };
+                let password = read_password(&username)?;
+                let user = UserRow {
+                    display_name: name.unwrap_or_else(|| username.clone()),
+                    role,
+                    password_hash: hash(password).await?,
+                    disabled: false,
+                    username: username.clone(),
+                };
+                if !store.create_user(&user, now).await? {
+                    bail!(
+                        "a user named `{username}` exists already; use `user passwd` to reset their password"
+                    );
+                }
+                println!("added {username}");
+            }
+            UserCommand::Passwd { username } => {
+                let password = read_password(&username)?;
+                if !store.set_password(&username, &hash(password).await?).await? {
+                    bail!("no user named `{username}`");
+                }
+                println!("password of {username} set; their sessions have ended");
+            }
+            UserCommand::Disable { username } | UserCommand::Enable { username }
+                if store.user(&username).await?.is_none() =>
+            {
+                bail!("no user named `{username}`");
+            }
+            UserCommand::Disable { username } => {
+                store.set_user_disabled(&username, true).await?;
+                println!("disabled {username}");
+            }
+            UserCommand::Enable { username } => {
+                store.set_user_disabled(&username, false).await?;
+                println!("enabled {username}");
+            }
+            UserCommand::List => {
+                for user in store.users().await? {
+                    let state = if user.disabled { " (disabled)" } else { "" };
+                    println!("{}\t{:?}\t{}{state}", user.username, user.role, user.display_name);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn check_username(name: &str) -> anyhow::Result<()> {
+        let fine = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
+        if !fine {
+            bail!(
+                "a user name is 1 to 64 letters, digits, dots, dashes, underscores or @, not `{name}`"
+            );
+        }
+        Ok(())
+    }
+
+    /// The password, asked twice at a terminal or read as the first line of standard input.
+    fn read_password(username: &str) -> anyhow::Result<String> {
+        let password = if std::io::stdin().is_terminal() {
+            let first = rpassword::prompt_password(format!("Password for {username}: "))?;
+            let second = rpassword::prompt_password("Again: ")?;
+            if first != second {
+                bail!("the two passwords differ");
+            }
+            first
+        } else {
+            let mut line = String::new();
+            std::io::stdin()
+                .lock()
+                .read_line(&mut line)
+                .context("reading the password from standard input")?;
+            line.trim_end_matches(['\r', '\n']).to_owned()
+        };
+        if password.chars().count() < MIN_PASSWORD {
+            bail!("a password must be at least {MIN_PASSWORD} characters");
+        }
+        Ok(password)
+    }
+
+    async fn hash(password: String) -> anyhow::Result<String> {
+        tokio::task::spawn_blocking(move || hash_password(&password))
+            .await
+            .context("hashing the password")?
+            .map_err(anyhow::Error::msg)
     }
 }
 

@@ -352,26 +352,3 @@ async fn internal_errors_say_nothing_about_the_inside() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["reason"], "the database does not answer");
 }
-
-#[tokio::test]
-async fn without_a_configured_token_the_api_is_open() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = touchstone_gateway::store::Store::open(
-        &touchstone_gateway::store::Store::sqlite_url(dir.path()),
-    )
-    .await
-    .unwrap();
-    let (_ready, ready) = tokio::sync::watch::channel(true);
-    let app = touchstone_gateway::http::app(touchstone_gateway::http::AppState {
-        store,
-        master_changed: Default::default(),
-        api_token: None,
-        ready,
-    });
-    let request =
-        axum::http::Request::get("/api/v1/stations").body(axum::body::Body::empty()).unwrap();
-
-    let response = tower::ServiceExt::oneshot(app, request).await.unwrap();
-
-    assert_eq!(response.status(), StatusCode::OK);
-}

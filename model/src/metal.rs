@@ -115,6 +115,9 @@ pub struct Fineness(u16);
 pub struct FinenessError(pub u16);
 
 impl Fineness {
+    /// Pure metal: 1000 parts per thousand.
+    pub const PURE: Fineness = Fineness(1000);
+
     /// Checks that `per_mille` lies in 1..=1000.
     pub fn new(per_mille: u16) -> Result<Self, FinenessError> {
         if (1..=1000).contains(&per_mille) {

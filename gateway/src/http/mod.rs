@@ -1,8 +1,9 @@
-//! The JSON API: health, jobs, stations, the event feed, dead letters, anomalies and master
-//! data uploads, built by [`app`] as one axum router so tests call it without a socket.
+//! The HTTP face of the gateway, built by [`app`] as one axum router so tests call it without
+//! a socket: the JSON API (health, jobs, stations, the event feed, dead letters, anomalies,
+//! master data uploads, metal prices) and the manager dashboard ([`crate::dashboard`]).
 //!
-//! Everything under `/api/v1` needs `Authorization: Bearer <token>` when the gateway has a
-//! token; `/health` never does. Every error is JSON `{"error": "..."}`, times are RFC 3339
+//! Everything under `/api/v1` needs `Authorization: Bearer <token>`; the dashboard's pages
+//! need a signed-in session; `/health` and the sign-in page need neither. Every error is JSON `{"error": "..."}`, times are RFC 3339
 //! UTC and grams are decimal strings. `docs/openapi.json` describes every route, and a test
 //! checks both ways that it and [`route_table`] agree.
 //!
@@ -15,6 +16,7 @@ mod jobs;
 mod ledger;
 mod master;
 mod params;
+mod prices;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -28,6 +30,7 @@ use tokio::sync::{Notify, watch};
 
 pub use error::AppError;
 
+use crate::dashboard::auth::LoginLimiter;
 use crate::store::Store;
 
 /// What the handlers share.
@@ -37,10 +40,44 @@ pub struct AppState {
     pub store: Store,
     /// Woken after master data changed, so that benches get new snapshots.
     pub master_changed: Arc<Notify>,
-    /// The bearer token `/api/v1` requires, or `None` to require none.
-    pub api_token: Option<String>,
+    /// The bearer token `/api/v1` requires.
+    pub api_token: String,
     /// True once the gateway is connected and serving.
     pub ready: watch::Receiver<bool>,
+    /// Counts changes to what the dashboard shows; open pages refresh when it moves.
+    pub floor: Arc<watch::Sender<u64>>,
+    /// Failed dashboard sign-ins, for refusing guessers.
+    pub login_limiter: Arc<LoginLimiter>,
+    /// How the dashboard is served.
+    pub dashboard: DashboardSettings,
+}
+
+/// How the dashboard is served.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DashboardSettings {
+    /// Mark session cookies `Secure`: the dashboard is reached over HTTPS (through a proxy).
+    pub secure_cookies: bool,
+}
+
+impl AppState {
+    /// State for `store` with `api_token`, ready, no sign-in failures and a new floor counter.
+    pub fn new(store: Store, api_token: String) -> AppState {
+        let (_, ready) = watch::channel(true);
+        AppState {
+            store,
+            master_changed: Arc::new(Notify::new()),
+            api_token,
+            ready,
+            floor: Arc::new(watch::channel(0).0),
+            login_limiter: Arc::new(LoginLimiter::default()),
+            dashboard: DashboardSettings::default(),
+        }
+    }
+
+    /// Tells open dashboard pages that what they show may have changed.
+    pub fn floor_moved(&self) {
+        self.floor.send_modify(|v| *v = v.wrapping_add(1));
+    }
 }
 
 impl std::fmt::Debug for AppState {
@@ -48,7 +85,7 @@ impl std::fmt::Debug for AppState {
         // The token is a secret: say only whether there is one.
         f.debug_struct("AppState")
             .field("store", &self.store)
-            .field("api_token", &self.api_token.as_ref().map(|_| "****"))
+            .field("api_token", &"****")
             .field("ready", &*self.ready.borrow())
             .finish_non_exhaustive()
     }
@@ -72,6 +109,7 @@ fn routes() -> Vec<(Method, &'static str, MethodRouter<AppState>)> {
         (Method::GET, "/api/v1/events", get(ledger::events)),
         (Method::GET, "/api/v1/dead-letters", get(ledger::dead_letters)),
         (Method::GET, "/api/v1/anomalies", get(ledger::anomalies)),
+        (Method::PUT, "/api/v1/metal-prices/{metal}", put(prices::put)),
         (
             Method::PUT,
             "/api/v1/master/{kind}",
@@ -99,6 +137,7 @@ pub fn app(state: AppState) -> Router {
     let api = api.route_layer(middleware::from_fn_with_state(state.clone(), auth::require_token));
     public
         .merge(api)
+        .merge(crate::dashboard::routes())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(middleware::from_fn(log_request))

@@ -520,7 +520,8 @@ fn apply(ctx: &Context, d: &mut Derived, visits: &mut Vec<VisitChange>, incoming
                 d.flag(incoming, "rule_broken", refusal.to_string());
             }
             visits.push(VisitChange::Finish { job: key.clone(), stage: stage.to_string(), at });
-            let operator = row.holder.clone().or_else(|| e.operator.as_ref().map(|o| o.to_string()));
+            let operator =
+                row.holder.clone().or_else(|| e.operator.as_ref().map(|o| o.to_string()));
             let alloy = job.map(|j| j.alloy.to_string()).unwrap_or_default();
             book_visit(d, &key, stage.as_str(), operator.unwrap_or_default(), alloy, at);
         }
@@ -687,7 +688,8 @@ async fn write_state(
                 for row in started {
                     let started_us: i64 = row.try_get("started_us")?;
                     let bucket = stats::bucket_of(at - started_us);
-                    *stage_times.entry((stats::day_of(at), stage.clone(), bucket)).or_default() += 1;
+                    *stage_times.entry((stats::day_of(at), stage.clone(), bucket)).or_default() +=
+                        1;
                 }
             }
         }

@@ -8,10 +8,12 @@
 //! **Only the ingest task writes ledger rows**, so the feed cursor (an identity column)
 //! grows in commit order and an ERP resuming after a cursor never misses a row.
 
+pub mod dashboard;
 pub mod ingest;
 pub mod master;
 pub mod query;
 pub mod stats;
+pub mod users;
 
 use std::path::Path;
 use std::str::FromStr;

@@ -146,6 +146,8 @@ pub struct StationStateRow {
     pub last_status_us: Option<i64>,
     /// Whether it said it was online.
     pub online: bool,
+    /// When it last went online or offline.
+    pub online_since_us: Option<i64>,
     /// Events journaled there but not confirmed.
     pub backlog: i64,
     /// The balance's state.

@@ -45,12 +45,10 @@ impl Fixture {
         import::import_dir(&store, &demo).await.unwrap();
         let master_changed = Arc::new(Notify::new());
         let (ready, ready_rx) = watch::channel(true);
-        let app = app(AppState {
-            store: store.clone(),
-            master_changed: master_changed.clone(),
-            api_token: Some(TOKEN.to_owned()),
-            ready: ready_rx,
-        });
+        let mut state = AppState::new(store.clone(), TOKEN.to_owned());
+        state.master_changed = master_changed.clone();
+        state.ready = ready_rx;
+        let app = app(state);
         Fixture { store, app, master_changed, ready, _dir: dir }
     }
 

@@ -112,11 +112,45 @@ impl Store {
             .collect()
     }
 
+    /// Dead letters with an id below `before`, newest first, at most `limit`.
+    pub async fn dead_letters_before(
+        &self,
+        before: i64,
+        limit: i64,
+    ) -> Result<Vec<DeadLetterRow>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT id, received_us, topic, reason, payload FROM dead_letters WHERE id < $1 \
+             ORDER BY id DESC LIMIT $2",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DeadLetterRow {
+                    id: row.try_get("id")?,
+                    received_us: row.try_get("received_us")?,
+                    topic: row.try_get("topic")?,
+                    reason: row.try_get("reason")?,
+                    payload: row.try_get("payload")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The latest `limit` anomalies, newest first.
+    pub async fn anomalies_latest(&self, limit: i64) -> Result<Vec<AnomalyRow>, StoreError> {
+        let sql = format!("SELECT {ANOMALY_COLUMNS} FROM anomalies ORDER BY id DESC LIMIT $1");
+        let rows = sqlx::query(AssertSqlSafe(sql)).bind(limit).fetch_all(self.pool()).await?;
+        rows.iter().map(anomaly).collect()
+    }
+
     /// Every station's last reported state, in station order.
     pub async fn station_states(&self) -> Result<Vec<StationStateRow>, StoreError> {
         let rows = sqlx::query(
             "SELECT station_id, last_seq, last_event_us, last_status_us, \
-             online, backlog, balance, balance_detail, \
+             online, online_since_us, backlog, balance, balance_detail, \
              version, operator_id FROM station_state ORDER BY station_id",
         )
         .fetch_all(self.pool())
@@ -129,6 +163,7 @@ impl Store {
                     last_event_us: row.try_get("last_event_us")?,
                     last_status_us: row.try_get("last_status_us")?,
                     online: row.try_get::<i64, _>("online")? != 0,
+                    online_since_us: row.try_get("online_since_us")?,
                     backlog: row.try_get("backlog")?,
                     balance: row.try_get("balance")?,
                     balance_detail: row.try_get("balance_detail")?,
