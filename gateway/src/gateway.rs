@@ -37,6 +37,7 @@ pub async fn run(
     if config.demo {
         load_demo_if_empty(&store, &config.data_dir).await?;
         add_demo_users(&store).await?;
+        add_demo_prices(&store).await?;
     }
     let api_token = match &config.api_token {
         Some(token) => token.clone(),
@@ -221,6 +222,33 @@ async fn add_demo_users(store: &Store) -> anyhow::Result<()> {
     tracing::info!(
         "demo dashboard users: manager and supervisor, password {DEMO_PASSWORD} (demo data only)"
     );
+    Ok(())
+}
+
+/// Gives a demo store with no metal prices some, so the dashboard shows money. They are
+/// examples, not market prices.
+async fn add_demo_prices(store: &Store) -> anyhow::Result<()> {
+    use rust_decimal::Decimal;
+    use touchstone_model::metal::Metal;
+    if !store.metal_prices().await?.is_empty() {
+        return Ok(());
+    }
+    let now = crate::store::to_us(chrono::Utc::now());
+    for (metal, cents) in [
+        (Metal::Gold, 12_000),
+        (Metal::Silver, 150),
+        (Metal::Platinum, 3_800),
+        (Metal::Palladium, 3_400),
+    ] {
+        let price = crate::store::dashboard::MetalPrice {
+            metal,
+            per_gram: Decimal::new(cents, 2),
+            currency: "EUR".into(),
+            updated_us: now,
+            updated_by: "demo".into(),
+        };
+        store.set_metal_price(&price).await?;
+    }
     Ok(())
 }
 

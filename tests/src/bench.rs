@@ -79,6 +79,11 @@ impl Bench {
         })
     }
 
+    /// Numbers the next event `last_seq + 1`, for a station that already has a history.
+    pub fn continue_after(&mut self, last_seq: u64) {
+        self.next_seq = last_seq + 1;
+    }
+
     /// The next event of this bench, with its sequence number.
     pub fn event(&mut self, job: Option<&str>, fact: Fact) -> Event {
         let seq = self.next_seq;

@@ -7,6 +7,7 @@
 //! saying what to install.
 
 pub mod bench;
+pub mod browser;
 pub mod servers;
 
 use std::net::TcpListener;

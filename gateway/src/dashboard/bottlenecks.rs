@@ -141,8 +141,8 @@ pub fn table(flows: &[StageFlow], workshop: &Workshop, days: i64) -> Table {
         id: "stage-times",
         columns: vec![
             Column::text("Stage"),
-            Column::number("Median time (h in CSV)"),
-            Column::number("p90 time (h in CSV)"),
+            Column::number("Median time").csv("Median hours"),
+            Column::number("p90 time").csv("p90 hours"),
             Column::number("Finished"),
             Column::number("Per day"),
             Column::number("Working now"),
@@ -188,10 +188,11 @@ pub async fn page(
 
 async fn build(state: &AppState, params: &PeriodQuery, query: &str) -> PageResult {
     let days = period_days(params.days.as_deref())?;
-    let workshop = Workshop::load(state).await?;
+    let mut workshop = Workshop::load(state).await?;
     let today = stats::day_of(to_us(Utc::now()));
     let histograms = state.store.stage_histograms(today - days + 1, today).await?;
     let jobs = state.store.open_jobs().await?;
+    workshop.order_stages(jobs.iter().map(|j| j.route.as_slice()));
     let flows = flows(&histograms, &jobs, &workshop, days);
     let table = table(&flows, &workshop, days);
     let bottleneck = flows.iter().find(|f| f.bottleneck);

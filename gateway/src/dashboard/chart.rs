@@ -21,6 +21,15 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
+/// `text` cut to `max` characters with an ellipsis, for labels in a fixed margin.
+fn shorten(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
+        return text.to_owned();
+    }
+    let cut: String = text.chars().take(max - 1).collect();
+    format!("{}\u{2026}", cut.trim_end())
+}
+
 fn legend(svg: &mut String, series: &[Series], y: f64) {
     let mut x = 0.0;
     for s in series {
@@ -44,8 +53,8 @@ pub fn bars(
     series: &[Series],
     label: impl Fn(f64) -> String,
 ) -> Markup {
-    const WIDTH: f64 = 640.0;
-    const LEFT: f64 = 170.0;
+    const WIDTH: f64 = 480.0;
+    const LEFT: f64 = 150.0;
     const BAR: f64 = 14.0;
     let max = rows.iter().flat_map(|(_, v)| v.iter().copied()).fold(0.0_f64, f64::max);
     let group = BAR * f64::from(u32::try_from(series.len()).unwrap_or(1)) + 10.0;
@@ -63,11 +72,11 @@ pub fn bars(
             r#"<text class="axis" x="{}" y="{}" text-anchor="end">{}</text>"#,
             LEFT - 8.0,
             top + group / 2.0,
-            escape(name)
+            escape(&shorten(name, 22))
         );
         for (j, (value, s)) in values.iter().zip(series).enumerate() {
             let y = top + BAR * f64::from(u32::try_from(j).unwrap_or(0));
-            let width = if max > 0.0 { (WIDTH - LEFT - 90.0) * value / max } else { 0.0 };
+            let width = if max > 0.0 { (WIDTH - LEFT - 80.0) * value / max } else { 0.0 };
             let _ = write!(
                 svg,
                 r#"<rect class="{}" x="{LEFT}" y="{y}" width="{width:.1}" height="{}"/><text x="{:.1}" y="{:.1}">{}</text>"#,
@@ -92,8 +101,8 @@ pub fn lines(
     reference: Option<(f64, &str)>,
     label: impl Fn(f64) -> String,
 ) -> Markup {
-    const WIDTH: f64 = 640.0;
-    const HEIGHT: f64 = 220.0;
+    const WIDTH: f64 = 480.0;
+    const HEIGHT: f64 = 200.0;
     const LEFT: f64 = 56.0;
     const TOP: f64 = 28.0;
     const BOTTOM: f64 = 30.0;
@@ -191,8 +200,8 @@ mod tests {
         })
         .into_string();
         assert!(svg.contains("&lt;b&gt;") && !svg.contains("<b>"), "{svg}");
-        assert!(svg.contains(r#"width="380.0""#), "the largest bar fills the width: {svg}");
-        assert!(svg.contains(r#"width="190.0""#), "half the value, half the bar: {svg}");
+        assert!(svg.contains(r#"width="250.0""#), "the largest bar fills the width: {svg}");
+        assert!(svg.contains(r#"width="125.0""#), "half the value, half the bar: {svg}");
     }
 
     #[test]

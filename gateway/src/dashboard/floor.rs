@@ -179,7 +179,7 @@ pub fn metal_word(metal: Metal) -> &'static str {
 }
 
 fn fine_cells(fine: &FineByMetal, metals: &[Metal]) -> Vec<Cell> {
-    metals.iter().map(|m| Cell::grams(fine.get(m).copied().unwrap_or_default())).collect()
+    metals.iter().map(|m| Cell::grams_or_blank(fine.get(m).copied().unwrap_or_default())).collect()
 }
 
 fn age_cell(now_us: i64, since: Option<i64>) -> Cell {
@@ -199,7 +199,7 @@ pub fn tables(board: &Board, workshop: &Workshop, now_us: i64) -> Vec<Table> {
         Column::number("Working"),
         Column::number("Waiting"),
         Column::number("On hold"),
-        Column::number("Oldest there"),
+        Column::number("Oldest there").csv("Oldest there since"),
         Column::number("Gross metal"),
     ];
     columns.extend(fine_columns());
@@ -220,7 +220,7 @@ pub fn tables(board: &Board, workshop: &Workshop, now_us: i64) -> Vec<Table> {
                 Cell::count(i64::try_from(l.waiting).unwrap_or(i64::MAX)),
                 Cell::count(i64::try_from(l.held).unwrap_or(i64::MAX)),
                 age_cell(now_us, l.oldest_us),
-                Cell::grams(l.gross),
+                Cell::grams_or_blank(l.gross),
             ];
             row.extend(fine_cells(&l.fine, &metals));
             row
@@ -231,7 +231,7 @@ pub fn tables(board: &Board, workshop: &Workshop, now_us: i64) -> Vec<Table> {
         Column::text("Station"),
         Column::text("Signed in"),
         Column::number("Jobs in progress"),
-        Column::number("Longest running"),
+        Column::number("Longest running").csv("Longest running since"),
     ];
     columns_st.extend(fine_columns());
     let station_rows = board
@@ -317,8 +317,9 @@ pub async fn page(
 }
 
 async fn build(state: &AppState, query: &str) -> PageResult {
-    let workshop = Workshop::load(state).await?;
+    let mut workshop = Workshop::load(state).await?;
     let jobs = state.store.open_jobs().await?;
+    workshop.order_stages(jobs.iter().map(|j| j.route.as_slice()));
     let stations = state.store.station_states().await?;
     let anomalies = state.store.anomalies_latest(15).await?;
     let now = Utc::now();

@@ -158,7 +158,8 @@ pub fn tables(lists: &Lists<'_>, workshop: &Workshop, now_us: i64) -> Vec<Table>
         })
         .collect();
     let mut silent_columns = job_columns();
-    silent_columns.extend([Column::text("Last scan"), Column::number("Silent for")]);
+    silent_columns
+        .extend([Column::text("Last scan"), Column::number("Silent for").csv("Silent hours")]);
     let silent = lists
         .silent
         .iter()

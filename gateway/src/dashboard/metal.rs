@@ -241,6 +241,7 @@ fn held_table(
     first: &str,
     held: &BTreeMap<(String, Metal), Held>,
     name: impl Fn(&str) -> String,
+    rank: impl Fn(&str) -> usize,
     prices: Option<&[MetalPrice]>,
 ) -> Table {
     let mut columns = vec![
@@ -253,18 +254,21 @@ fn held_table(
     if prices.is_some() {
         columns.push(Column::number("Value"));
     }
+    let mut held: Vec<_> =
+        held.iter().map(|((who, metal), h)| (rank(who), name(who), *metal, h)).collect();
+    held.sort_by(|a, b| (a.0, &a.1, a.2).cmp(&(b.0, &b.1, b.2)));
     let rows = held
-        .iter()
-        .map(|((who, metal), h)| {
+        .into_iter()
+        .map(|(_, who, metal, h)| {
             let mut row = vec![
-                Cell::text(name(who)),
-                Cell::text(metal_word(*metal)),
+                Cell::text(who),
+                Cell::text(metal_word(metal)),
                 Cell::count(i64::try_from(h.jobs).unwrap_or(i64::MAX)),
                 Cell::grams(h.gross),
                 Cell::grams(h.fine),
             ];
             if let Some(prices) = prices {
-                row.push(money_cell(prices, Some(*metal), h.fine));
+                row.push(money_cell(prices, Some(metal), h.fine));
             }
             row
         })
@@ -389,8 +393,9 @@ pub async fn page(
 
 async fn build(state: &AppState, viewer: &Viewer, params: &PeriodQuery, query: &str) -> PageResult {
     let days = period_days(params.days.as_deref())?;
-    let workshop = Workshop::load(state).await?;
+    let mut workshop = Workshop::load(state).await?;
     let jobs = state.store.open_jobs().await?;
+    workshop.order_stages(jobs.iter().map(|j| j.route.as_slice()));
     let today = stats::day_of(to_us(Utc::now()));
     let from = today - days + 1;
     let loss_days = state.store.loss_days(from, today).await?;
@@ -405,8 +410,22 @@ async fn build(state: &AppState, viewer: &Viewer, params: &PeriodQuery, query: &
         .filter(|l| matches!(l.verdict, LossVerdict::OverWarning | LossVerdict::OverHard))
         .count();
     let mut tables = vec![
-        held_table("held-by-stage", "Stage", &by_stage, |s| workshop.stage_name(s), money),
-        held_table("held-by-worker", "Worker", &by_worker, |w| workshop.operator_name(w), money),
+        held_table(
+            "held-by-stage",
+            "Stage",
+            &by_stage,
+            |s| workshop.stage_name(s),
+            |s| workshop.stage_order(s),
+            money,
+        ),
+        held_table(
+            "held-by-worker",
+            "Worker",
+            &by_worker,
+            |w| workshop.operator_name(w),
+            |_| 0,
+            money,
+        ),
         loss_table("loss-by-stage", &stage_losses, &workshop, money),
         loss_table("loss-by-worker", &worker_losses, &workshop, money),
     ];

@@ -37,6 +37,7 @@ use axum::extract::RawQuery;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use touchstone_model::ids::StageId;
 use touchstone_model::metal::Alloy;
 use touchstone_model::workshop::{LossBand, Operator, StageDef, Station};
 
@@ -125,6 +126,50 @@ impl Workshop {
     /// Where a stage sits in the workshop's list, for sorting; unknown stages go last.
     pub fn stage_order(&self, id: &str) -> usize {
         self.stages.iter().position(|s| s.id.as_str() == id).unwrap_or(usize::MAX)
+    }
+
+    /// Puts the stages in the order jobs pass them. The master data keeps stages as a set,
+    /// so the order is read from `routes`: a stage comes after every stage that precedes it
+    /// on some route; among stages free to come next, the one earliest in any route goes
+    /// first. Stages on a loop of routes, or on no route, keep their place after the rest.
+    pub fn order_stages<'a>(&mut self, routes: impl IntoIterator<Item = &'a [StageId]>) {
+        let index: HashMap<String, usize> =
+            self.stages.iter().enumerate().map(|(i, s)| (s.id.to_string(), i)).collect();
+        let n = self.stages.len();
+        let mut after: Vec<Vec<usize>> = vec![Vec::new(); n];
+        let mut before_count = vec![0_usize; n];
+        let mut first_seen = vec![usize::MAX; n];
+        let mut seen_edges = std::collections::HashSet::new();
+        for route in routes {
+            let ids: Vec<usize> =
+                route.iter().filter_map(|s| index.get(s.as_str()).copied()).collect();
+            for (position, id) in ids.iter().enumerate() {
+                first_seen[*id] = first_seen[*id].min(position);
+            }
+            for pair in ids.windows(2) {
+                if pair[0] != pair[1] && seen_edges.insert((pair[0], pair[1])) {
+                    after[pair[0]].push(pair[1]);
+                    before_count[pair[1]] += 1;
+                }
+            }
+        }
+        let mut order = Vec::with_capacity(n);
+        let mut placed = vec![false; n];
+        loop {
+            let next = (0..n)
+                .filter(|i| !placed[*i] && before_count[*i] == 0 && first_seen[*i] != usize::MAX)
+                .min_by_key(|i| (first_seen[*i], *i));
+            let Some(next) = next else { break };
+            placed[next] = true;
+            order.push(next);
+            for later in &after[next] {
+                before_count[*later] -= 1;
+            }
+        }
+        order.extend((0..n).filter(|i| !placed[*i]));
+        let mut stages: Vec<Option<StageDef>> =
+            std::mem::take(&mut self.stages).into_iter().map(Some).collect();
+        self.stages = order.into_iter().filter_map(|i| stages[i].take()).collect();
     }
 }
 
@@ -247,6 +292,20 @@ pub(crate) mod tests {
                 json!({"stage": "casting", "alloy": "18KY", "warn_percent": "3", "hard_percent": "5"}),
             )],
         }
+    }
+
+    #[test]
+    fn stages_are_ordered_as_routes_pass_them() {
+        let mut workshop = workshop();
+        // Alphabetical in the master data; "polishing" before "casting" on no route.
+        workshop.stages.reverse();
+        let ids = |v: &[&str]| {
+            v.iter().map(|s| s.parse().unwrap()).collect::<Vec<touchstone_model::ids::StageId>>()
+        };
+        let routes = [ids(&["casting", "polishing"]), ids(&["cad", "casting"])];
+        workshop.order_stages(routes.iter().map(Vec::as_slice));
+        let order: Vec<&str> = workshop.stages.iter().map(|s| s.id.as_str()).collect();
+        assert_eq!(order, ["cad", "casting", "polishing"]);
     }
 
     /// An 18K job on the route CAD, casting, polishing, due at the end of 2026.

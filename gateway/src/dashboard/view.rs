@@ -68,6 +68,9 @@ pub struct Table {
 pub struct Column {
     /// The heading.
     pub name: String,
+    /// The heading in the CSV, when its values differ in kind from the page's ("Median
+    /// hours" for a column the page shows as "2 h 20 min").
+    pub csv_name: Option<String>,
     /// Numbers align right.
     pub numeric: bool,
 }
@@ -75,12 +78,18 @@ pub struct Column {
 impl Column {
     /// A text column.
     pub fn text(name: impl Into<String>) -> Column {
-        Column { name: name.into(), numeric: false }
+        Column { name: name.into(), csv_name: None, numeric: false }
     }
 
     /// A numeric column.
     pub fn number(name: impl Into<String>) -> Column {
-        Column { name: name.into(), numeric: true }
+        Column { name: name.into(), csv_name: None, numeric: true }
+    }
+
+    /// Names the column differently in the CSV.
+    pub fn csv(mut self, name: impl Into<String>) -> Column {
+        self.csv_name = Some(name.into());
+        self
     }
 }
 
@@ -114,6 +123,11 @@ impl Cell {
     /// Grams: three decimals on the page, exact in the CSV.
     pub fn grams(grams: Grams) -> Cell {
         Cell::pair(format_grams(grams), grams.value().normalize().to_string())
+    }
+
+    /// Grams, left blank on the page when there are none (the CSV says 0).
+    pub fn grams_or_blank(grams: Grams) -> Cell {
+        if grams.value().is_zero() { Cell::pair("", "0") } else { Cell::grams(grams) }
     }
 
     /// A whole number.
@@ -173,7 +187,8 @@ impl Table {
     /// The table as CSV: a heading row, then one line per row, exact values.
     pub fn csv(&self) -> String {
         let mut writer = csv::Writer::from_writer(Vec::new());
-        let heading: Vec<&str> = self.columns.iter().map(|c| c.name.as_str()).collect();
+        let heading: Vec<&str> =
+            self.columns.iter().map(|c| c.csv_name.as_deref().unwrap_or(&c.name)).collect();
         // Writing to a Vec cannot fail.
         let _ = writer.write_record(&heading);
         for row in &self.rows {
@@ -367,7 +382,7 @@ pub fn error_page(status: StatusCode, message: &str, viewer: Option<&Viewer>) ->
 
 /// Grams to three decimals (a milligram), as every page shows them.
 pub fn format_grams(grams: Grams) -> String {
-    format!("{} g", grams.value().round_dp(3))
+    format!("{:.3} g", grams.value().round_dp(3))
 }
 
 /// An amount of money to two decimals with its currency.
@@ -484,6 +499,7 @@ mod tests {
     #[test]
     fn numbers_read_the_way_a_workshop_writes_them() {
         assert_eq!(format_grams(grams("12.34567")), "12.346 g");
+        assert_eq!(format_grams(grams("3.27")), "3.270 g");
         assert_eq!(format_money(Decimal::new(123_456_789, 3), "EUR"), "EUR 123,456.79");
         assert_eq!(format_money(Decimal::new(-99_990, 2), "USD"), "USD -999.90");
         assert_eq!(format_money(Decimal::ZERO, "CHF"), "CHF 0.00");

@@ -2,6 +2,7 @@
 //! rumqttd and Mosquitto), real databases (a SQLite file and a PostgreSQL server), and
 //! bench-like MQTT clients.
 
+mod dashboard;
 mod faults;
 mod ingest;
 

@@ -63,9 +63,13 @@
       });
   }
 
-  wire(document);
-  if (badge && window.EventSource) {
-    var source = new EventSource("/live");
+  // A browser holds only a few connections per server: the stream is closed when the page
+  // is left (or kept in the back-forward cache) and opened again when it is shown.
+  var source = null;
+
+  function connect() {
+    if (!badge || !window.EventSource || source) { return; }
+    source = new EventSource("/live");
     source.addEventListener("open", function () {
       badge.classList.add("on");
       badge.textContent = "Live";
@@ -76,4 +80,15 @@
     });
     source.addEventListener("floor", refresh);
   }
+
+  window.addEventListener("pagehide", function () {
+    if (source) { source.close(); source = null; }
+  });
+  window.addEventListener("pageshow", function (event) {
+    if (event.persisted) { refresh(); }
+    connect();
+  });
+
+  wire(document);
+  connect();
 })();
