@@ -153,6 +153,16 @@ fn cases() -> Vec<Case> {
         json!([{"stage": "casting", "warn_percent": "2", "hard_percent": "1"}]),
     ));
     all.push(put("jobs", json!({"not": "an array"})));
+    let price = |metal: &str, body: Value| Case {
+        method: Method::PUT,
+        template: "/api/v1/metal-prices/{metal}",
+        uri: format!("/api/v1/metal-prices/{metal}"),
+        body: Some(body),
+        token: true,
+    };
+    all.push(price("gold", json!({"per_gram": "121.40", "currency": "EUR"})));
+    all.push(price("tin", json!({"per_gram": "1", "currency": "EUR"})));
+    all.push(price("gold", json!({"per_gram": "1", "currency": "EUR", "extra": 1})));
     all.push(put("customers", json!([])));
     let mut no_token = case(Method::GET, "/api/v1/events", "/api/v1/events");
     no_token.token = false;

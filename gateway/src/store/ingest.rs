@@ -520,8 +520,11 @@ fn apply(ctx: &Context, d: &mut Derived, visits: &mut Vec<VisitChange>, incoming
                 d.flag(incoming, "rule_broken", refusal.to_string());
             }
             visits.push(VisitChange::Finish { job: key.clone(), stage: stage.to_string(), at });
-            let operator =
-                row.holder.clone().or_else(|| e.operator.as_ref().map(|o| o.to_string()));
+            // The visit's holder when the job's row is at this visit; a finish that arrives
+            // out of order is booked to whoever recorded it.
+            let at_visit = row.progress.in_progress && row.progress.stage.as_ref() == Some(stage);
+            let holder = row.holder.clone().filter(|_| at_visit);
+            let operator = holder.or_else(|| e.operator.as_ref().map(|o| o.to_string()));
             let alloy = job.map(|j| j.alloy.to_string()).unwrap_or_default();
             book_visit(d, &key, stage.as_str(), operator.unwrap_or_default(), alloy, at);
         }

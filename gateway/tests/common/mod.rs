@@ -33,6 +33,8 @@ pub struct Fixture {
     pub app: Router,
     pub master_changed: Arc<Notify>,
     pub ready: watch::Sender<bool>,
+    /// The dashboard's floor counter, to move it as the ingest would.
+    pub floor: Arc<watch::Sender<u64>>,
     _dir: tempfile::TempDir,
 }
 
@@ -48,8 +50,9 @@ impl Fixture {
         let mut state = AppState::new(store.clone(), TOKEN.to_owned());
         state.master_changed = master_changed.clone();
         state.ready = ready_rx;
+        let floor = state.floor.clone();
         let app = app(state);
-        Fixture { store, app, master_changed, ready, _dir: dir }
+        Fixture { store, app, master_changed, ready, floor, _dir: dir }
     }
 
     /// Sends a request with the token and returns the status and JSON body.
