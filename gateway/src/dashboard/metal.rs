@@ -43,13 +43,16 @@ pub struct Held {
     pub fine: Grams,
 }
 
+/// Metal held per holder (a stage or a worker) and metal.
+pub type HeldBy = BTreeMap<(String, Metal), Held>;
+
+/// Fine loss in percent per point of time, one series per metal.
+pub type Trend = (Vec<String>, Vec<(Metal, Vec<Option<f64>>)>);
+
 /// Metal held per (stage, metal) and per (worker, metal).
-pub fn held(
-    jobs: &[OpenJob],
-    workshop: &Workshop,
-) -> (BTreeMap<(String, Metal), Held>, BTreeMap<(String, Metal), Held>) {
-    let mut by_stage: BTreeMap<(String, Metal), Held> = BTreeMap::new();
-    let mut by_worker: BTreeMap<(String, Metal), Held> = BTreeMap::new();
+pub fn held(jobs: &[OpenJob], workshop: &Workshop) -> (HeldBy, HeldBy) {
+    let mut by_stage = HeldBy::new();
+    let mut by_worker = HeldBy::new();
     for job in jobs {
         let (Some((metal, fine)), Some(gross)) = (fine_of(job, workshop), job.metal) else {
             continue;
@@ -175,7 +178,7 @@ pub fn trend(
     workshop: &Workshop,
     from_day: i64,
     to_day: i64,
-) -> (Vec<String>, Vec<(Metal, Vec<Option<f64>>)>) {
+) -> Trend {
     let step = if to_day - from_day < 14 { 1 } else { 7 };
     let buckets = usize::try_from((to_day - from_day) / step + 1).unwrap_or(1);
     let mut sums: BTreeMap<Metal, Vec<(Grams, Grams)>> = BTreeMap::new();
@@ -239,7 +242,7 @@ fn money_cell(prices: &[MetalPrice], metal: Option<Metal>, fine: Grams) -> Cell 
 fn held_table(
     id: &'static str,
     first: &str,
-    held: &BTreeMap<(String, Metal), Held>,
+    held: &HeldBy,
     name: impl Fn(&str) -> String,
     rank: impl Fn(&str) -> usize,
     prices: Option<&[MetalPrice]>,
