@@ -3,11 +3,11 @@
 //! Two tasks share the work. The pump polls the MQTT connection and forwards every publish
 //! into a channel it never waits on: the writer's acknowledgements leave through the event
 //! loop the pump polls, so the pump must keep polling whatever the writer is doing (the
-//! broker's in-flight limit bounds what arrives unacknowledged). The writer takes whatever has queued (at least one message, at most
-//! `batch_max`), commits it in one transaction, then publishes the acknowledgements and only
-//! then acknowledges the MQTT deliveries to the broker. A lone event is committed at once; under
-//! load the queue fills while a commit runs and the next batch is larger, so batching costs a
-//! quiet system no latency.
+//! broker's in-flight limit bounds what arrives unacknowledged). The writer takes whatever
+//! has queued (at least one message, at most `batch_max`), commits it in one transaction,
+//! then publishes the acknowledgements and only then acknowledges the MQTT deliveries to the
+//! broker. A lone event is committed at once; under load the queue fills while a commit runs
+//! and the next batch is larger, so batching costs a quiet system no latency.
 //!
 //! **An event is acknowledged only after its transaction committed**, to the bench and to the
 //! broker. If the database is down the writer retries the same batch and acknowledges nothing
@@ -160,7 +160,12 @@ async fn process(store: &Store, client: &AsyncClient, batch: &[Publish]) -> Vec<
                 retry("recording a station status", || store.record_status(&status, at)).await;
             }
             Routed::Dead(reason) => {
-                tracing::warn!(topic = %publish.topic, bytes = publish.payload.len(), %reason, "dead letter");
+                tracing::warn!(
+                    topic = %publish.topic,
+                    bytes = publish.payload.len(),
+                    %reason,
+                    "dead letter"
+                );
                 let at = to_us(Utc::now());
                 retry("recording a dead letter", || {
                     store.record_dead_letter(&publish.topic, &publish.payload, &reason, at)

@@ -150,7 +150,8 @@ mod users {
                 };
                 if !store.create_user(&user, now).await? {
                     bail!(
-                        "a user named `{username}` exists already; use `user passwd` to reset their password"
+                        "a user named `{username}` exists already; `user passwd` resets a \
+                         password"
                     );
                 }
                 println!("added {username}");
@@ -193,7 +194,8 @@ mod users {
                 .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@'));
         if !fine {
             bail!(
-                "a user name is 1 to 64 letters, digits, dots, dashes, underscores or @, not `{name}`"
+                "a user name is 1 to 64 letters, digits, dots, dashes, underscores or @, \
+                 not `{name}`"
             );
         }
         Ok(())

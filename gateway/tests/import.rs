@@ -245,13 +245,17 @@ async fn csv_files_of_every_kind_import_in_dependency_order() {
     write(
         &files,
         "operators.csv",
-        "id,name,badge,role,active\nop-1,Ana Ruiz,B-1,supervisor,yes\nop-2,Old Hand,B-2,worker,no\n",
+        "id,name,badge,role,active\n\
+         op-1,Ana Ruiz,B-1,supervisor,yes\n\
+         op-2,Old Hand,B-2,worker,no\n",
     );
     write(&files, "stations.csv", "id,name,stages\nbench-7,Bench 7,casting|polish\n");
     write(
         &files,
         "stages.csv",
-        "id,name,requires_weight,requires_approved_cad\ncasting,Casting,true,\npolish,Polishing,1,false\n",
+        "id,name,requires_weight,requires_approved_cad\n\
+         casting,Casting,true,\n\
+         polish,Polishing,1,false\n",
     );
     write(
         &files,

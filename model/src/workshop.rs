@@ -225,7 +225,8 @@ mod tests {
             "id": "J-1", "customer_ref": "SO-9", "description": "Solitaire ring",
             "alloy": "18KY", "due": "2026-12-20", "route": ["cad", "casting", "setting"],
             "components": [
-                {"type": "stone", "id": "ST-1", "carat": "1.02", "lab": "GIA", "certificate": "2141438171"},
+                {"type": "stone", "id": "ST-1", "carat": "1.02", "lab": "GIA",
+                 "certificate": "2141438171"},
                 {"type": "packet", "id": "PK-7", "count": 12, "total_carat": "0.36"}
             ],
             "approved_cad": "r2", "latest_cad": "r2"

@@ -53,7 +53,10 @@ fn balance_like() -> impl Strategy<Value = Vec<u8>> {
 
 proptest! {
     #[test]
-    fn arbitrary_bytes_never_panic_any_decoder(protocol in protocol(), bytes in prop::collection::vec(any::<u8>(), 0..300)) {
+    fn arbitrary_bytes_never_panic_any_decoder(
+        protocol in protocol(),
+        bytes in prop::collection::vec(any::<u8>(), 0..300),
+    ) {
         let now = Instant::now();
         let mut decoder = Decoder::new(protocol);
         let _ = decoder.push(&bytes, now);
@@ -75,7 +78,11 @@ proptest! {
     }
 
     #[test]
-    fn chunking_does_not_change_the_readings(protocol in protocol(), bytes in balance_like(), split in 0usize..400) {
+    fn chunking_does_not_change_the_readings(
+        protocol in protocol(),
+        bytes in balance_like(),
+        split in 0usize..400,
+    ) {
         let now = Instant::now();
         let whole = Decoder::new(protocol).push(&bytes, now);
         let mut decoder = Decoder::new(protocol);

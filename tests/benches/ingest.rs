@@ -130,7 +130,8 @@ async fn run_backend(
     }
     let (d, dc) = (median(d), median(dc));
     println!(
-        "| (d) gateway draining {} queued events | {d:.0} | {:.2} of the same rows' plain insert ({dc:.0}/s) |",
+        "| (d) gateway draining {} queued events | {d:.0} | {:.2} of the same rows' plain \
+         insert ({dc:.0}/s) |",
         sizes.backlog,
         d / dc
     );
@@ -370,8 +371,8 @@ async fn plain_insert(url: &str, streams: &[Vec<Event>]) -> anyhow::Result<f64> 
                 })
                 .collect();
             let sql = format!(
-                "INSERT INTO events (event_id, station_id, seq, operator_id, job_id, fact_type, recorded_us, \
-                 received_us, payload) VALUES {}",
+                "INSERT INTO events (event_id, station_id, seq, operator_id, job_id, fact_type, \
+                 recorded_us, received_us, payload) VALUES {}",
                 rows.join(", ")
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));

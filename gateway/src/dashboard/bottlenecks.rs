@@ -154,6 +154,10 @@ pub fn table(flows: &[StageFlow], workshop: &Workshop, days: i64) -> Table {
     }
 }
 
+fn hours_words(hours: f64) -> String {
+    format_duration(Duration::from_secs_f64(hours * 3600.0))
+}
+
 /// A period picker for pages that show one.
 pub fn period_picker(action: &str, days: i64) -> maud::Markup {
     html! {
@@ -209,12 +213,13 @@ async fn build(state: &AppState, params: &PeriodQuery, query: &str) -> PageResul
             p.lead {
                 "The bottleneck is " strong { (workshop.stage_name(&b.stage)) } ": "
                 (b.working + b.waiting) " jobs there, "
-                (b.days_of_work.unwrap_or_default()) " days of work at its pace of the last " (days) " days."
+                (b.days_of_work.unwrap_or_default()) " days of work at its pace of the last "
+                (days) " days."
             }
         }
         @if !bars.is_empty() {
             figure {
-                (chart::bars("Time per stage visit", &bars, &series, |h| format_duration(Duration::from_secs_f64(h * 3600.0))))
+                (chart::bars("Time per stage visit", &bars, &series, hours_words))
                 figcaption { "Time per stage visit, finished in the last " (days) " days." }
             }
         }

@@ -35,12 +35,16 @@ fn legend(svg: &mut String, series: &[Series], y: f64) {
     for s in series {
         let _ = write!(
             svg,
-            r#"<rect class="{}" x="{x}" y="{}" width="12" height="12"/><text x="{}" y="{}">{}</text>"#,
+            concat!(
+                r#"<rect class="{}" x="{x}" y="{}" width="12" height="12"/>"#,
+                r#"<text x="{}" y="{}">{}</text>"#
+            ),
             s.class,
             y - 10.0,
             x + 16.0,
             y,
-            escape(s.name)
+            escape(s.name),
+            x = x
         );
         x += 24.0 + 8.0 * f64::from(u32::try_from(s.name.len()).unwrap_or(20));
     }
@@ -60,9 +64,14 @@ pub fn bars(
     let group = BAR * f64::from(u32::try_from(series.len()).unwrap_or(1)) + 10.0;
     let height = 28.0 + group * f64::from(u32::try_from(rows.len()).unwrap_or(0));
     let mut svg = format!(
-        r#"<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{}"><title>{}</title>"#,
+        concat!(
+            r#"<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{}">"#,
+            "<title>{}</title>"
+        ),
         escape(title),
-        escape(title)
+        escape(title),
+        WIDTH = WIDTH,
+        height = height
     );
     legend(&mut svg, series, 14.0);
     for (i, (name, values)) in rows.iter().enumerate() {
@@ -79,12 +88,18 @@ pub fn bars(
             let width = if max > 0.0 { (WIDTH - LEFT - 80.0) * value / max } else { 0.0 };
             let _ = write!(
                 svg,
-                r#"<rect class="{}" x="{LEFT}" y="{y}" width="{width:.1}" height="{}"/><text x="{:.1}" y="{:.1}">{}</text>"#,
+                concat!(
+                    r#"<rect class="{}" x="{LEFT}" y="{y}" width="{width:.1}" height="{}"/>"#,
+                    r#"<text x="{:.1}" y="{:.1}">{}</text>"#
+                ),
                 s.class,
                 BAR - 2.0,
                 LEFT + width + 4.0,
                 y + BAR - 4.0,
-                escape(&label(*value))
+                escape(&label(*value)),
+                LEFT = LEFT,
+                y = y,
+                width = width
             );
         }
     }
@@ -113,32 +128,45 @@ pub fn lines(
         |i: usize| LEFT + (WIDTH - LEFT - 10.0) * f64::from(u32::try_from(i).unwrap_or(0)) / count;
     let y_of = |v: f64| TOP + (HEIGHT - TOP - BOTTOM) * (1.0 - v / max);
     let mut svg = format!(
-        r#"<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{}"><title>{}</title>"#,
+        concat!(
+            r#"<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{}">"#,
+            "<title>{}</title>"
+        ),
         escape(title),
-        escape(title)
+        escape(title),
+        WIDTH = WIDTH,
+        HEIGHT = HEIGHT
     );
     let names: Vec<Series> = series.iter().map(|(s, _)| *s).collect();
     legend(&mut svg, &names, 14.0);
     for v in [0.0, max / 2.0, max] {
         let _ = write!(
             svg,
-            r#"<line class="grid" x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}"/><text class="axis" x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
+            concat!(
+                r#"<line class="grid" x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}"/>"#,
+                r#"<text class="axis" x="{}" y="{:.1}" text-anchor="end">{}</text>"#
+            ),
             WIDTH - 10.0,
             LEFT - 6.0,
             y_of(v) + 4.0,
             escape(&label(v)),
-            y = y_of(v)
+            y = y_of(v),
+            LEFT = LEFT
         );
     }
     if let Some((level, name)) = reference {
         let _ = write!(
             svg,
-            r#"<line class="reference" x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}"/><text class="axis" x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
+            concat!(
+                r#"<line class="reference" x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}"/>"#,
+                r#"<text class="axis" x="{}" y="{:.1}" text-anchor="end">{}</text>"#
+            ),
             WIDTH - 10.0,
             WIDTH - 10.0,
             y_of(level) - 4.0,
             escape(name),
-            y = y_of(level)
+            y = y_of(level),
+            LEFT = LEFT
         );
     }
     let step = points.len().div_ceil(8).max(1);
@@ -174,7 +202,10 @@ pub fn lines(
             if let Some(v) = value {
                 let _ = write!(
                     svg,
-                    r#"<circle class="{}" cx="{:.1}" cy="{:.1}" r="3"><title>{}: {}</title></circle>"#,
+                    concat!(
+                        r#"<circle class="{}" cx="{:.1}" cy="{:.1}" r="3">"#,
+                        "<title>{}: {}</title></circle>"
+                    ),
                     s.class,
                     x_of(i),
                     y_of(*v),

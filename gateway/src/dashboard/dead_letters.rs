@@ -98,7 +98,11 @@ async fn build(state: &AppState, params: &DeadLetterQuery, query: &str) -> PageR
         rows.last().map(|r| r.id).filter(|_| i64::try_from(rows.len()).unwrap_or(0) == PAGE);
     let table = table(&rows);
     let body = html! {
-        p.muted { "Messages the gateway received but could not store as events: malformed, too large, of an unknown protocol version, or claiming another station. Each is kept with its bytes; the bench that sent it is not blocked." }
+        p.muted {
+            "Messages the gateway received but could not store as events: malformed, too "
+            "large, of an unknown protocol version, or claiming another station. Each is kept "
+            "with its bytes; the bench that sent it is not blocked."
+        }
         (table.html(query))
         @if let Some(id) = older {
             p { a href={ "/dead-letters?before=" (id) } { "Older" } }

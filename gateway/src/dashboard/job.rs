@@ -240,7 +240,10 @@ async fn build(state: &AppState, id: &JobId, query: &str) -> PageResult {
         let anomalies = store.anomalies_of_events(&ids).await?;
         let table = timeline(&events, &anomalies, &workshop);
         let body = html! {
-            p.alert { "This job is not in the master data: its events are kept, but the workshop never imported it." }
+            p.alert {
+                "This job is not in the master data: its events are kept, but the workshop "
+                "never imported it."
+            }
             (table.html(query))
         };
         return Ok(Page::new(format!("Job {id}"), Nav::Other, body, vec![table]));
@@ -331,12 +334,15 @@ async fn build(state: &AppState, id: &JobId, query: &str) -> PageResult {
             p.lead { (job.description) }
             dl.facts {
                 dt { "Customer" } dd { (job.customer_ref) }
-                dt { "Alloy" } dd { (alloy.map_or_else(|| job.alloy.to_string(), |a| a.name.clone())) }
+                dt { "Alloy" }
+                dd { (alloy.map_or_else(|| job.alloy.to_string(), |a| a.name.clone())) }
                 dt { "Due" } dd.bad[late] { (job.due.format("%d %b %Y")) @if late { " (late)" } }
                 dt { "CAD" } dd {
                     @match (&job.approved_cad, job.cad_is_approved()) {
                         (Some(rev), true) => { "revision " (rev.0) " approved" },
-                        (Some(rev), false) => { span.warn { "revision " (rev.0) " approved, a newer one is not" } },
+                        (Some(rev), false) => {
+                            span.warn { "revision " (rev.0) " approved, a newer one is not" }
+                        },
                         (None, _) => { span.warn { "no approved revision" } },
                     }
                 }

@@ -233,14 +233,21 @@ async fn build(state: &AppState, params: &LateQuery, query: &str) -> PageResult 
     let tables = tables(&lists, &workshop, now_us);
     let body = html! {
         div.cards {
-            div.card.alert[!lists.late.is_empty()] { span.big { (lists.late.len()) } span { "late" } }
-            div.card.warn[!lists.at_risk.is_empty()] { span.big { (lists.at_risk.len()) } span { "at risk" } }
+            div.card.alert[!lists.late.is_empty()] {
+                span.big { (lists.late.len()) } span { "late" }
+            }
+            div.card.warn[!lists.at_risk.is_empty()] {
+                span.big { (lists.at_risk.len()) } span { "at risk" }
+            }
             div.card { span.big { (lists.silent.len()) } span { "silent " (hours) " h or more" } }
         }
         h2 { "Late" }
         (tables[0].html(query))
         h2 { "At risk" }
-        p.muted { "Not late yet, but its remaining stages at their median times of the last 30 days end after the due date." }
+        p.muted {
+            "Not late yet, but its remaining stages at their median times of the last 30 days "
+            "end after the due date."
+        }
         (tables[1].html(query))
         h2 { "Silent" }
         form.inline method="get" action="/late" {
@@ -254,7 +261,9 @@ async fn build(state: &AppState, params: &LateQuery, query: &str) -> PageResult 
             noscript { button type="submit" { "Show" } }
         }
         (tables[2].html(query))
-        p.muted { "As of " time datetime=(super::view::rfc3339(now_us)) { (format_time(now_us)) } "." }
+        p.muted {
+            "As of " time datetime=(super::view::rfc3339(now_us)) { (format_time(now_us)) } "."
+        }
     };
     Ok(Page::new("Late and at risk", Nav::Late, body, tables))
 }

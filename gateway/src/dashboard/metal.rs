@@ -173,12 +173,7 @@ pub fn losses(days: &[LossDay], workshop: &Workshop, by_worker: bool) -> Vec<Los
 
 /// Loss in percent of the metal issued per week (or per day for a week's period) and metal,
 /// for the trend chart: the labels and one series per metal.
-pub fn trend(
-    days: &[LossDay],
-    workshop: &Workshop,
-    from_day: i64,
-    to_day: i64,
-) -> Trend {
+pub fn trend(days: &[LossDay], workshop: &Workshop, from_day: i64, to_day: i64) -> Trend {
     let step = if to_day - from_day < 14 { 1 } else { 7 };
     let buckets = usize::try_from((to_day - from_day) / step + 1).unwrap_or(1);
     let mut sums: BTreeMap<Metal, Vec<(Grams, Grams)>> = BTreeMap::new();
@@ -447,7 +442,10 @@ async fn build(state: &AppState, viewer: &Viewer, params: &PeriodQuery, query: &
     let body = html! {
         (period_picker("/metal", days))
         @if over > 0 {
-            p.alert { (over) " stage and alloy " (if over == 1 { "group is" } else { "groups are" }) " over the warning line in this period." }
+            p.alert {
+                (over) " stage and alloy " (if over == 1 { "group is" } else { "groups are" })
+                " over the warning line in this period."
+            }
         }
         h2 { "Held on the floor, by stage" }
         (tables[0].html(query))
@@ -456,8 +454,11 @@ async fn build(state: &AppState, viewer: &Viewer, params: &PeriodQuery, query: &
         h2 { "Loss by stage and alloy" }
         @if !series.is_empty() {
             figure {
-                (chart::lines("Fine loss in percent of fine metal issued", &labels, &series, None, |v| format!("{v:.1}%")))
-                figcaption { "Fine loss in percent of the fine metal issued, per " (if days <= 7 { "day" } else { "week" }) "." }
+                (chart::lines(TREND_TITLE, &labels, &series, None, |v| format!("{v:.1}%")))
+                figcaption {
+                    "Fine loss in percent of the fine metal issued, per "
+                    (if days <= 7 { "day" } else { "week" }) "."
+                }
             }
         }
         (tables[2].html(query))
@@ -474,14 +475,23 @@ async fn build(state: &AppState, viewer: &Viewer, params: &PeriodQuery, query: &
                         }
                     }
                 }
-                label { "Price of a fine gram" input type="text" name="per_gram" inputmode="decimal" required placeholder="e.g. 123.45"; }
-                label { "Currency" input type="text" name="currency" required maxlength="3" size="4" value=(prices.first().map_or("EUR", |p| p.currency.as_str())); }
+                label { "Price of a fine gram"
+                    input type="text" name="per_gram" inputmode="decimal" required
+                        placeholder="e.g. 123.45";
+                }
+                label { "Currency"
+                    input type="text" name="currency" required maxlength="3" size="4"
+                        value=(prices.first().map_or("EUR", |p| p.currency.as_str()));
+                }
                 button.primary type="submit" { "Set price" }
             }
         }
     };
     Ok(Page::new("Metal", Nav::Metal, body, tables))
 }
+
+/// The trend chart's title.
+const TREND_TITLE: &str = "Fine loss in percent of fine metal issued";
 
 /// The price form's fields.
 #[derive(Debug, Deserialize)]
@@ -559,7 +569,13 @@ pub async fn set_price(
     if let Err(err) = state.store.set_metal_price(&price).await {
         return super::error_response(err.into(), Some(&viewer));
     }
-    tracing::info!(user = %viewer.username, metal = metal_word(price.metal), per_gram = %price.per_gram, currency = %price.currency, "metal price set");
+    tracing::info!(
+        user = %viewer.username,
+        metal = metal_word(price.metal),
+        per_gram = %price.per_gram,
+        currency = %price.currency,
+        "metal price set"
+    );
     state.floor_moved();
     Redirect::to("/metal").into_response()
 }

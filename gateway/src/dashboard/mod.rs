@@ -256,15 +256,9 @@ pub(crate) mod tests {
     pub fn workshop() -> Workshop {
         Workshop {
             stages: vec![
-                value(
-                    json!({"id": "cad", "name": "CAD", "requires_weight": false, "requires_approved_cad": false}),
-                ),
-                value(
-                    json!({"id": "casting", "name": "Casting", "requires_weight": true, "requires_approved_cad": true}),
-                ),
-                value(
-                    json!({"id": "polishing", "name": "Polishing", "requires_weight": true, "requires_approved_cad": false}),
-                ),
+                value(json!({"id": "cad", "name": "CAD", "requires_weight": false})),
+                value(json!({"id": "casting", "name": "Casting", "requires_weight": true})),
+                value(json!({"id": "polishing", "name": "Polishing", "requires_weight": true})),
             ],
             stations: vec![
                 value(json!({"id": "cast-1", "name": "Casting 1", "stages": ["casting"]})),
@@ -288,9 +282,8 @@ pub(crate) mod tests {
                     (code.to_owned(), value(alloy))
                 })
                 .collect(),
-            bands: vec![value(
-                json!({"stage": "casting", "alloy": "18KY", "warn_percent": "3", "hard_percent": "5"}),
-            )],
+            bands: vec![value(json!({"stage": "casting", "alloy": "18KY", "warn_percent": "3",
+                       "hard_percent": "5"}))],
         }
     }
 

@@ -110,7 +110,8 @@ async fn build(state: &AppState, params: &SearchQuery, query: &str) -> PageResul
     let Some(q) = q else {
         let body = html! {
             form.searchbig method="get" action="/search" role="search" {
-                input type="search" name="q" autofocus placeholder="Job, customer, stone or certificate, person" aria-label="Search";
+                input type="search" name="q" autofocus aria-label="Search"
+                    placeholder="Job, customer, stone or certificate, person";
                 button.primary type="submit" { "Search" }
             }
         };

@@ -147,9 +147,15 @@ async fn build(state: &AppState, query: &str) -> PageResult {
     let body = html! {
         div.cards {
             div.card.good { span.big { (count(Link::Online)) } span { "online" } }
-            div.card.alert[count(Link::Offline) > 0] { span.big { (count(Link::Offline)) } span { "offline" } }
-            div.card.warn[count(Link::Silent) > 0] { span.big { (count(Link::Silent)) } span { "no heartbeat" } }
-            div.card.warn[backlog > 0] { span.big { (backlog) } span { "events waiting at benches" } }
+            div.card.alert[count(Link::Offline) > 0] {
+                span.big { (count(Link::Offline)) } span { "offline" }
+            }
+            div.card.warn[count(Link::Silent) > 0] {
+                span.big { (count(Link::Silent)) } span { "no heartbeat" }
+            }
+            div.card.warn[backlog > 0] {
+                span.big { (backlog) } span { "events waiting at benches" }
+            }
         }
         (table.html(query))
     };

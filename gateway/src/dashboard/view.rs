@@ -172,7 +172,9 @@ impl Table {
                             @for row in &self.rows {
                                 tr {
                                     @for (cell, column) in row.iter().zip(&self.columns) {
-                                        td.num[column.numeric] class=[cell.class] { (cell_html(cell)) }
+                                        td.num[column.numeric] class=[cell.class] {
+                                            (cell_html(cell))
+                                        }
                                     }
                                 }
                             }
@@ -347,12 +349,13 @@ pub fn document(title: &str, nav: Nav, viewer: Option<&Viewer>, main: &Markup) -
                         a.brand href="/" { "Touchstone" }
                         nav {
                             @for (item, href, name) in Nav::ALL {
-                                a href=(href) aria-current=[(item == nav).then_some("page")] { (name) }
+                                @let current = (item == nav).then_some("page");
+                                a href=(href) aria-current=[current] { (name) }
                             }
                         }
                         form.search method="get" action="/search" role="search" {
-                            input type="search" name="q" placeholder="Job, customer, certificate, person"
-                                aria-label="Search";
+                            input type="search" name="q" aria-label="Search"
+                                placeholder="Job, customer, certificate, person";
                         }
                         div.who {
                             span #live.live title="Live updates" { "Live" }

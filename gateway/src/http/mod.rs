@@ -3,9 +3,10 @@
 //! master data uploads, metal prices) and the manager dashboard ([`crate::dashboard`]).
 //!
 //! Everything under `/api/v1` needs `Authorization: Bearer <token>`; the dashboard's pages
-//! need a signed-in session; `/health` and the sign-in page need neither. Every error is JSON `{"error": "..."}`, times are RFC 3339
-//! UTC and grams are decimal strings. `docs/openapi.json` describes every route, and a test
-//! checks both ways that it and [`route_table`] agree.
+//! need a signed-in session; `/health` and the sign-in page need neither. Every API error is
+//! JSON `{"error": "..."}`, times are RFC 3339 UTC and grams are decimal strings.
+//! `docs/openapi.json` describes every API route, and a test checks both ways that it and
+//! [`route_table`] agree.
 //!
 //! Handlers only read through the store's query functions and write master data through
 //! the import checks; they never touch the ledger.

@@ -53,7 +53,12 @@ pub(super) async fn put(
     let Json(body) = body.map_err(|err| AppError::BadRequest(err.body_text()))?;
     let price = parse_price(&metal, &body.per_gram, &body.currency, "api")?;
     state.store.set_metal_price(&price).await?;
-    tracing::info!(metal = %metal, per_gram = %price.per_gram, currency = %price.currency, "metal price set through the API");
+    tracing::info!(
+        metal = %metal,
+        per_gram = %price.per_gram,
+        currency = %price.currency,
+        "metal price set through the API"
+    );
     state.floor_moved();
     Ok(Json(price.into()))
 }

@@ -95,7 +95,11 @@ fn parse(text: &str) -> (Vec<Incoming>, Vec<Problem>) {
 mod tests {
     use super::*;
 
-    const LINE: &str = r#"{"v": 1, "id": "019ad5a2-8c00-7000-8000-000000000001", "station": "bench-1", "seq": 1, "operator": "op-amara", "job": "J-1", "recorded_at": "2026-12-01T09:00:00Z", "fact": {"type": "stage_started", "stage": "cleanup"}}"#;
+    const LINE: &str = concat!(
+        r#"{"v": 1, "id": "019ad5a2-8c00-7000-8000-000000000001", "station": "bench-1", "#,
+        r#""seq": 1, "operator": "op-amara", "job": "J-1", "recorded_at": "#,
+        r#""2026-12-01T09:00:00Z", "fact": {"type": "stage_started", "stage": "cleanup"}}"#
+    );
 
     #[test]
     fn lines_decode_strictly_and_name_their_line() {

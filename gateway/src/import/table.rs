@@ -4,15 +4,20 @@
 //! out or a cell left empty takes the field's default where the model has one. Lists inside a
 //! cell are separated by `|`. Booleans are `true`/`false` (also `yes`/`no`, `1`/`0`).
 //!
-//! | file | columns (required in bold) |
-//! |---|---|
-//! | `alloys.csv` | **code**, **name**, **metal** (gold, silver, platinum, palladium), **fineness** (‰) |
-//! | `stages.csv` | **id**, **name**, requires_weight (false), requires_approved_cad (true) |
-//! | `stations.csv` | **id**, **name**, stages (`casting\|cleanup`) |
-//! | `operators.csv` | **id**, **name**, **badge**, **role** (worker, supervisor, manager), active (true) |
-//! | `loss-bands.csv` | **stage**, alloy (empty: the stage's default), **warn_percent**, **hard_percent** |
-//! | `jobs.csv` | **id**, **customer_ref**, description, **alloy**, **due** (YYYY-MM-DD), **route** (`cad\|wax\|casting`), approved_cad, latest_cad, notes, expected_grams |
-//! | `components.csv` | **job_id**, **type** (stone, packet, part), id, shape, carat, color, clarity, lab, certificate, description, count, total_carat, quantity |
+//! The files and their columns, required ones in bold:
+//!
+//! - `alloys.csv`: **code**, **name**, **metal** (gold, silver, platinum, palladium),
+//!   **fineness** (‰)
+//! - `stages.csv`: **id**, **name**, requires_weight (false), requires_approved_cad (true)
+//! - `stations.csv`: **id**, **name**, stages (`casting|cleanup`)
+//! - `operators.csv`: **id**, **name**, **badge**, **role** (worker, supervisor, manager),
+//!   active (true)
+//! - `loss-bands.csv`: **stage**, alloy (empty: the stage's default), **warn_percent**,
+//!   **hard_percent**
+//! - `jobs.csv`: **id**, **customer_ref**, description, **alloy**, **due** (YYYY-MM-DD),
+//!   **route** (`cad|wax|casting`), approved_cad, latest_cad, notes, expected_grams
+//! - `components.csv`: **job_id**, **type** (stone, packet, part), id, shape, carat, color,
+//!   clarity, lab, certificate, description, count, total_carat, quantity
 //!
 //! A job's stones, packets and parts do not fit one row, so in CSV they are a file of their
 //! own, `components.csv`, one component per row with the job's id. Importing it replaces the

@@ -82,13 +82,16 @@ impl Store {
         reason: &str,
         received_us: i64,
     ) -> Result<(), StoreError> {
-        sqlx::query("INSERT INTO dead_letters (received_us, topic, payload, reason) VALUES ($1, $2, $3, $4)")
-            .bind(received_us)
-            .bind(topic)
-            .bind(payload.to_vec())
-            .bind(reason)
-            .execute(self.pool())
-            .await?;
+        sqlx::query(
+            "INSERT INTO dead_letters (received_us, topic, payload, reason) \
+             VALUES ($1, $2, $3, $4)",
+        )
+        .bind(received_us)
+        .bind(topic)
+        .bind(payload.to_vec())
+        .bind(reason)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 
@@ -101,8 +104,8 @@ impl Store {
         let balance =
             serde_json::to_value(status.balance).ok().and_then(|v| v.as_str().map(str::to_owned));
         sqlx::query(
-            "INSERT INTO station_state (station_id, last_seq, last_status_us, online, backlog, balance, \
-             balance_detail, version, operator_id, online_since_us) \
+            "INSERT INTO station_state (station_id, last_seq, last_status_us, online, backlog, \
+             balance, balance_detail, version, operator_id, online_since_us) \
              VALUES ($1, 0, $2, $3, $4, $5, $6, $7, $8, $2) \
              ON CONFLICT (station_id) DO UPDATE SET last_status_us = excluded.last_status_us, \
              online_since_us = CASE WHEN station_state.online = excluded.online \
@@ -705,9 +708,10 @@ async fn write_state(
             "INSERT INTO job_state (job_id, stage, in_progress, held, station_id, holder_id, \
              last_event_us, since_us, metal_grams, done) \
              VALUES {} ON CONFLICT (job_id) DO UPDATE SET stage = excluded.stage, \
-             in_progress = excluded.in_progress, held = excluded.held, station_id = excluded.station_id, \
-             holder_id = excluded.holder_id, last_event_us = excluded.last_event_us, \
-             since_us = excluded.since_us, metal_grams = excluded.metal_grams, done = excluded.done",
+             in_progress = excluded.in_progress, held = excluded.held, \
+             station_id = excluded.station_id, holder_id = excluded.holder_id, \
+             last_event_us = excluded.last_event_us, since_us = excluded.since_us, \
+             metal_grams = excluded.metal_grams, done = excluded.done",
             value_rows(chunk.len(), 10)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
@@ -730,8 +734,8 @@ async fn write_state(
     let stations: Vec<_> = d.stations.into_iter().collect();
     for chunk in stations.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO station_state (station_id, last_seq, last_event_us, online, backlog) VALUES {} \
-             ON CONFLICT (station_id) DO UPDATE SET last_seq = excluded.last_seq, \
+            "INSERT INTO station_state (station_id, last_seq, last_event_us, online, backlog) \
+             VALUES {} ON CONFLICT (station_id) DO UPDATE SET last_seq = excluded.last_seq, \
              last_event_us = excluded.last_event_us",
             value_rows(chunk.len(), 5)
         );
@@ -750,9 +754,9 @@ async fn write_state(
     let totals: Vec<_> = d.totals.into_iter().collect();
     for chunk in totals.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO metal_totals (job_id, stage, operator_id, purpose, grams, weighings) VALUES {} \
-             ON CONFLICT (job_id, stage, operator_id, purpose) DO UPDATE SET grams = excluded.grams, \
-             weighings = excluded.weighings",
+            "INSERT INTO metal_totals (job_id, stage, operator_id, purpose, grams, weighings) \
+             VALUES {} ON CONFLICT (job_id, stage, operator_id, purpose) DO UPDATE SET \
+             grams = excluded.grams, weighings = excluded.weighings",
             value_rows(chunk.len(), 6)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
@@ -770,7 +774,8 @@ async fn write_state(
 
     for chunk in d.anomalies.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO anomalies (event_id, station_id, job_id, kind, detail, created_us) VALUES {}",
+            "INSERT INTO anomalies (event_id, station_id, job_id, kind, detail, created_us) \
+             VALUES {}",
             value_rows(chunk.len(), 6)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));

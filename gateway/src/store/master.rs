@@ -115,9 +115,9 @@ impl Store {
                 };
                 // A stone moved to another job is re-reserved for it: the newest import wins.
                 sqlx::query(
-                    "INSERT INTO stone_reservations (item_id, job_id, certificate) VALUES ($1, $2, $3) \
-                     ON CONFLICT (item_id) DO UPDATE SET job_id = excluded.job_id, \
-                     certificate = excluded.certificate",
+                    "INSERT INTO stone_reservations (item_id, job_id, certificate) \
+                     VALUES ($1, $2, $3) ON CONFLICT (item_id) DO UPDATE SET \
+                     job_id = excluded.job_id, certificate = excluded.certificate",
                 )
                 .bind(item)
                 .bind(job.id.as_str())
@@ -183,7 +183,8 @@ impl Store {
     /// Jobs changed after `since_us`, oldest change first, with their change times.
     pub async fn jobs_changed_since(&self, since_us: i64) -> Result<Vec<(Job, i64)>, StoreError> {
         let rows = sqlx::query(
-            "SELECT job_id, doc, updated_us FROM master_jobs WHERE updated_us > $1 ORDER BY updated_us",
+            "SELECT job_id, doc, updated_us FROM master_jobs WHERE updated_us > $1 \
+             ORDER BY updated_us",
         )
         .bind(since_us)
         .fetch_all(self.pool())

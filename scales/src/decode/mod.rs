@@ -89,7 +89,11 @@ impl Decoder {
             Some(reading) => out.push(reading),
             None => {
                 self.skipped += 1;
-                tracing::trace!(protocol = %self.protocol, line = %String::from_utf8_lossy(line), "skipped line");
+                tracing::trace!(
+                    protocol = %self.protocol,
+                    line = %String::from_utf8_lossy(line),
+                    "skipped line"
+                );
             }
         }
     }

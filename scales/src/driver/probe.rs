@@ -105,7 +105,12 @@ pub async fn probe(path: &Path, listen: Duration) -> Result<Option<ProbeReport>,
                 BalanceIdentity { protocol: protocol.name().to_owned(), model: None, serial: None };
             for request in probe_requests(protocol) {
                 config.protocol = protocol;
-                tracing::debug!(protocol = %protocol, baud = serial.baud, request = ?String::from_utf8_lossy(&request), "probing");
+                tracing::debug!(
+                    protocol = %protocol,
+                    baud = serial.baud,
+                    request = ?String::from_utf8_lossy(&request),
+                    "probing"
+                );
                 if writer.write_all(&request).await.is_err() {
                     break;
                 }

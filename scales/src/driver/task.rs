@@ -66,11 +66,21 @@ pub(super) async fn run(
         let state = match end {
             SessionEnd::Shutdown => break,
             SessionEnd::Lost(reason) => {
-                tracing::warn!(device = %config.path.display(), %reason, retry_ms = backoff.as_millis(), "balance lost");
+                tracing::warn!(
+                    device = %config.path.display(),
+                    %reason,
+                    retry_ms = backoff.as_millis(),
+                    "balance lost"
+                );
                 ConnectionState::Disconnected { reason }
             }
             SessionEnd::WrongBalance { expected, found } => {
-                tracing::error!(device = %config.path.display(), %expected, %found, "a different balance answered");
+                tracing::error!(
+                    device = %config.path.display(),
+                    %expected,
+                    %found,
+                    "a different balance answered"
+                );
                 ConnectionState::WrongBalance { expected, found }
             }
         };
@@ -87,7 +97,8 @@ pub(super) async fn run(
                         return;
                     }
                     Some(Request::Send(_, reply)) => {
-                        let _ = reply.send(Err(DriverError::NotConnected { state: state.to_string() }));
+                        let refused = DriverError::NotConnected { state: state.to_string() };
+                        let _ = reply.send(Err(refused));
                     }
                 },
             }

@@ -85,7 +85,11 @@ impl SimBalance {
         let link = config.link.clone();
         let port = plug(&link)?;
         let (control, control_rx) = mpsc::channel(8);
-        tracing::info!(protocol = %config.protocol, device = %link.display(), "virtual balance started");
+        tracing::info!(
+            protocol = %config.protocol,
+            device = %link.display(),
+            "virtual balance started"
+        );
         tokio::spawn(Task::new(config).run(port, control_rx));
         Ok(SimBalance { link, control })
     }

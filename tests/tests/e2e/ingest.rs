@@ -61,7 +61,8 @@ async fn an_event_sent_five_times_is_stored_once_and_acknowledged_each_time() {
         assert_eq!(count(&pool, "events").await.unwrap(), 1, "{setup:?}");
         // The derived totals count the weighing once too.
         let row = sqlx::query(
-            "SELECT grams, weighings FROM metal_totals WHERE job_id = 'J-1002' AND purpose = 'issue'",
+            "SELECT grams, weighings FROM metal_totals \
+             WHERE job_id = 'J-1002' AND purpose = 'issue'",
         )
         .fetch_one(&pool)
         .await

@@ -35,7 +35,8 @@ async fn run_async(command: Cmd) -> anyhow::Result<()> {
                 .with_context(|| format!("probing {}", port.display()))?;
             let Some(report) = report else {
                 anyhow::bail!(
-                    "no balance answered on {}; check the cable, that the balance is on, and its interface menu",
+                    "no balance answered on {}; check the cable, that the balance is on, and \
+                     its interface menu",
                     port.display()
                 );
             };
