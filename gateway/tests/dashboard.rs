@@ -111,7 +111,7 @@ async fn the_ingest_keeps_stage_times_losses_and_where_each_job_stands() {
     assert!(!histograms.contains_key("cleanup"), "cleanup has not finished");
 
     // Its metal was booked when casting finished, to the worker who held it.
-    let losses = fx.store.loss_days(day, day).await.unwrap();
+    let losses = fx.store.loss_groups(day, day).await.unwrap();
     assert_eq!(losses.len(), 1, "{losses:?}");
     let grams = |s: &str| s.parse::<Grams>().unwrap();
     assert_eq!(
@@ -135,7 +135,7 @@ async fn the_ingest_keeps_stage_times_losses_and_where_each_job_stands() {
         again.finish(job, "casting"),
     ];
     fx.commit(batch, Utc::now()).await;
-    let losses = fx.store.loss_days(day, day).await.unwrap();
+    let losses = fx.store.loss_groups(day, day).await.unwrap();
     assert_eq!(losses.len(), 1);
     assert_eq!(
         (losses[0].issued, losses[0].received, losses[0].visits),

@@ -28,21 +28,22 @@ CREATE TABLE stage_time_daily (
     bucket       BIGINT  NOT NULL,
     visits       BIGINT  NOT NULL,
     PRIMARY KEY (day, stage, bucket)
-);
+) WITHOUT ROWID;
 
--- Metal booked when a stage visit finished, per UTC day, stage, operator and alloy: exact
--- decimal gram sums, added up in the gateway.
+-- Metal booked when a stage visit finished, per UTC day, stage, operator and alloy, in
+-- whole nanograms so that the database sums any period exactly. Each visit's grams are
+-- rounded to the nanogram once, when booked; the ledger keeps every weighing exact.
 CREATE TABLE loss_daily (
     day          BIGINT  NOT NULL,
     stage        TEXT    NOT NULL,
     operator_id  TEXT    NOT NULL,
     alloy        TEXT    NOT NULL,
-    issued       TEXT    NOT NULL,
-    received     TEXT    NOT NULL,
-    scrap        TEXT    NOT NULL,
+    issued_ng    BIGINT  NOT NULL,
+    received_ng  BIGINT  NOT NULL,
+    scrap_ng     BIGINT  NOT NULL,
     visits       BIGINT  NOT NULL,
     PRIMARY KEY (day, stage, operator_id, alloy)
-);
+) WITHOUT ROWID;
 
 -- What has been booked into loss_daily for each job and stage, so that a stage worked
 -- twice books only what changed since.

@@ -29,7 +29,7 @@ use super::floor::{fine_of, metal_word};
 use super::view::{Cell, Column, Nav, Page, Table, format_money, format_percent};
 use super::{PageResult, Workshop, answer, period_days};
 use crate::http::{AppError, AppState};
-use crate::store::dashboard::{LossDay, MetalPrice, OpenJob};
+use crate::store::dashboard::{LossGroup, LossSlot, MetalPrice, OpenJob};
 use crate::store::{stats, to_us};
 
 /// Metal held by one holder (a stage or a worker) in one metal.
@@ -123,9 +123,9 @@ fn verdict_rank(verdict: LossVerdict) -> u8 {
     }
 }
 
-/// Sums the days' rows per (stage, alloy) or, with `by_worker`, per (worker, stage, alloy),
-/// and assesses each sum against its band; outliers first.
-pub fn losses(days: &[LossDay], workshop: &Workshop, by_worker: bool) -> Vec<LossLine> {
+/// Sums the period's groups per (stage, alloy) or, with `by_worker`, per (worker, stage,
+/// alloy), and assesses each sum against its band; outliers first.
+pub fn losses(days: &[LossGroup], workshop: &Workshop, by_worker: bool) -> Vec<LossLine> {
     type Sums = (i64, Grams, Grams, Grams);
     let mut groups: BTreeMap<(String, String, String), Sums> = BTreeMap::new();
     for day in days {
@@ -171,20 +171,30 @@ pub fn losses(days: &[LossDay], workshop: &Workshop, by_worker: bool) -> Vec<Los
     lines
 }
 
-/// Loss in percent of the metal issued per week (or per day for a week's period) and metal,
-/// for the trend chart: the labels and one series per metal.
-pub fn trend(days: &[LossDay], workshop: &Workshop, from_day: i64, to_day: i64) -> Trend {
-    let step = if to_day - from_day < 14 { 1 } else { 7 };
+/// The length in days of the trend's slots for a period of `days`: a day for a week, a week
+/// for up to a quarter, a month (30 days) for longer.
+pub fn trend_step(days: i64) -> i64 {
+    match days {
+        ..=13 => 1,
+        14..=120 => 7,
+        _ => 30,
+    }
+}
+
+/// Fine loss in percent of the fine metal issued per slot and metal, for the trend chart:
+/// the labels and one series per metal.
+pub fn trend(slots: &[LossSlot], workshop: &Workshop, from_day: i64, to_day: i64) -> Trend {
+    let step = trend_step(to_day - from_day + 1);
     let buckets = usize::try_from((to_day - from_day) / step + 1).unwrap_or(1);
     let mut sums: BTreeMap<Metal, Vec<(Grams, Grams)>> = BTreeMap::new();
-    for day in days {
-        let Some(alloy) = workshop.alloys.get(&day.alloy) else { continue };
-        let Ok(index) = usize::try_from((day.day - from_day) / step) else { continue };
+    for slot in slots {
+        let Some(alloy) = workshop.alloys.get(&slot.alloy) else { continue };
+        let Ok(index) = usize::try_from(slot.slot) else { continue };
         let series =
             sums.entry(alloy.metal).or_insert_with(|| vec![(Grams::ZERO, Grams::ZERO); buckets]);
-        if let Some(slot) = series.get_mut(index) {
-            slot.0 = slot.0 + alloy.fine_weight(day.issued);
-            slot.1 = slot.1 + alloy.fine_weight(day.issued - day.received - day.scrap);
+        if let Some(sum) = series.get_mut(index) {
+            sum.0 = sum.0 + alloy.fine_weight(slot.issued);
+            sum.1 = sum.1 + alloy.fine_weight(slot.lost);
         }
     }
     let labels = (0..buckets)
@@ -396,13 +406,14 @@ async fn build(state: &AppState, viewer: &Viewer, params: &PeriodQuery, query: &
     workshop.order_stages(jobs.iter().map(|j| j.route.as_slice()));
     let today = stats::day_of(to_us(Utc::now()));
     let from = today - days + 1;
-    let loss_days = state.store.loss_days(from, today).await?;
+    let loss_groups = state.store.loss_groups(from, today).await?;
+    let loss_slots = state.store.loss_slots(from, today, trend_step(days)).await?;
     let prices = state.store.metal_prices().await?;
     let money = viewer.sees_money().then_some(prices.as_slice());
 
     let (by_stage, by_worker) = held(&jobs, &workshop);
-    let stage_losses = losses(&loss_days, &workshop, false);
-    let worker_losses = losses(&loss_days, &workshop, true);
+    let stage_losses = losses(&loss_groups, &workshop, false);
+    let worker_losses = losses(&loss_groups, &workshop, true);
     let over = stage_losses
         .iter()
         .filter(|l| matches!(l.verdict, LossVerdict::OverWarning | LossVerdict::OverHard))
@@ -430,7 +441,7 @@ async fn build(state: &AppState, viewer: &Viewer, params: &PeriodQuery, query: &
     if viewer.sees_money() {
         tables.push(prices_table(&prices));
     }
-    let (labels, trend) = trend(&loss_days, &workshop, from, today);
+    let (labels, trend) = trend(&loss_slots, &workshop, from, today);
     let classes = ["a", "b", "c", "d"];
     let series: Vec<(Series, Vec<Option<f64>>)> = trend
         .into_iter()
@@ -457,7 +468,7 @@ async fn build(state: &AppState, viewer: &Viewer, params: &PeriodQuery, query: &
                 (chart::lines(TREND_TITLE, &labels, &series, None, |v| format!("{v:.1}%")))
                 figcaption {
                     "Fine loss in percent of the fine metal issued, per "
-                    (if days <= 7 { "day" } else { "week" }) "."
+                    (match trend_step(days) { 1 => "day", 7 => "week", _ => "30 days" }) "."
                 }
             }
         }
@@ -589,9 +600,8 @@ mod tests {
         text.parse().unwrap()
     }
 
-    fn day(stage: &str, operator: &str, issued: &str, received: &str, scrap: &str) -> LossDay {
-        LossDay {
-            day: 20_000,
+    fn day(stage: &str, operator: &str, issued: &str, received: &str, scrap: &str) -> LossGroup {
+        LossGroup {
             stage: stage.into(),
             operator: operator.into(),
             alloy: "18KY".into(),
@@ -646,14 +656,19 @@ mod tests {
     #[test]
     fn the_trend_is_fine_loss_over_fine_issued_per_week() {
         let workshop = workshop();
-        let mut first = day("casting", "op-mei", "100", "97", "0");
-        first.day = 100;
-        let mut later = day("casting", "op-mei", "100", "99", "0");
-        later.day = 115;
-        let (labels, series) = trend(&[first, later], &workshop, 100, 120);
+        let slot = |slot: i64, issued: &str, lost: &str| LossSlot {
+            slot,
+            alloy: "18KY".into(),
+            issued: g(issued),
+            lost: g(lost),
+        };
+        // 21 days in weeks: slots 0, 1 and 2; nothing booked in the second week.
+        let (labels, series) =
+            trend(&[slot(0, "100", "3"), slot(2, "100", "1")], &workshop, 100, 120);
         assert_eq!(labels.len(), 3);
         assert_eq!(series.len(), 1);
         assert_eq!(series[0].1, vec![Some(3.0), None, Some(1.0)]);
+        assert_eq!((trend_step(7), trend_step(30), trend_step(365)), (1, 7, 30));
     }
 
     #[test]

@@ -83,11 +83,9 @@ struct JobSketch {
     route: Vec<StageId>,
 }
 
-/// Metal booked by finished stage visits on one day, for one stage, operator and alloy.
+/// Metal booked by the stage visits finished in a period, for one stage, operator and alloy.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LossDay {
-    /// The UTC day number.
-    pub day: i64,
+pub struct LossGroup {
     /// The stage.
     pub stage: String,
     /// The operator who held the visits; empty when nobody was signed in.
@@ -102,6 +100,19 @@ pub struct LossDay {
     pub scrap: Grams,
     /// How many visits.
     pub visits: i64,
+}
+
+/// Metal booked in one slot of a period (a day or a week) for one alloy.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LossSlot {
+    /// The slot's number: days since the period's start divided by the slot's length.
+    pub slot: i64,
+    /// The alloy.
+    pub alloy: String,
+    /// Gross grams issued.
+    pub issued: Grams,
+    /// Gross grams lost: issued - received - scrap.
+    pub lost: Grams,
 }
 
 /// The price of a gram of fine metal.
@@ -119,13 +130,9 @@ pub struct MetalPrice {
     pub updated_by: String,
 }
 
-fn grams(row: &AnyRow, column: &str) -> Result<Grams, StoreError> {
-    let text: String = row.try_get(column)?;
-    text.parse().map_err(|_| StoreError::Corrupt {
-        what: "grams",
-        id: text,
-        source: serde::de::Error::custom("not a decimal"),
-    })
+/// A column of whole nanograms as grams.
+fn nanograms(row: &AnyRow, column: &str) -> Result<Grams, StoreError> {
+    Ok(Grams::new(Decimal::new(row.try_get::<i64, _>(column)?, 9)))
 }
 
 fn corrupt(what: &'static str, id: &str, message: &str) -> StoreError {
@@ -162,7 +169,7 @@ impl Store {
         to: i64,
     ) -> Result<HashMap<String, Vec<(i64, i64)>>, StoreError> {
         let rows = sqlx::query(
-            "SELECT stage, bucket, SUM(visits) AS visits FROM stage_time_daily \
+            "SELECT stage, bucket, CAST(SUM(visits) AS BIGINT) AS visits FROM stage_time_daily \
              WHERE day >= $1 AND day <= $2 GROUP BY stage, bucket",
         )
         .bind(from)
@@ -179,11 +186,14 @@ impl Store {
         Ok(histograms)
     }
 
-    /// The metal booked on the UTC days `from..=to`, oldest day first.
-    pub async fn loss_days(&self, from: i64, to: i64) -> Result<Vec<LossDay>, StoreError> {
+    /// The metal booked on the UTC days `from..=to`, summed per stage, operator and alloy by
+    /// the database.
+    pub async fn loss_groups(&self, from: i64, to: i64) -> Result<Vec<LossGroup>, StoreError> {
         let rows = sqlx::query(
-            "SELECT day, stage, operator_id, alloy, issued, received, scrap, visits \
-             FROM loss_daily WHERE day >= $1 AND day <= $2 ORDER BY day",
+            "SELECT stage, operator_id, alloy, CAST(SUM(issued_ng) AS BIGINT) AS issued, \
+             CAST(SUM(received_ng) AS BIGINT) AS received, \
+             CAST(SUM(scrap_ng) AS BIGINT) AS scrap, CAST(SUM(visits) AS BIGINT) AS visits \
+             FROM loss_daily WHERE day >= $1 AND day <= $2 GROUP BY stage, operator_id, alloy",
         )
         .bind(from)
         .bind(to)
@@ -191,15 +201,43 @@ impl Store {
         .await?;
         rows.iter()
             .map(|row| {
-                Ok(LossDay {
-                    day: row.try_get("day")?,
+                Ok(LossGroup {
                     stage: row.try_get("stage")?,
                     operator: row.try_get("operator_id")?,
                     alloy: row.try_get("alloy")?,
-                    issued: grams(row, "issued")?,
-                    received: grams(row, "received")?,
-                    scrap: grams(row, "scrap")?,
+                    issued: nanograms(row, "issued")?,
+                    received: nanograms(row, "received")?,
+                    scrap: nanograms(row, "scrap")?,
                     visits: row.try_get("visits")?,
+                })
+            })
+            .collect()
+    }
+
+    /// The metal booked on the UTC days `from..=to` in slots of `step` days, per alloy.
+    pub async fn loss_slots(
+        &self,
+        from: i64,
+        to: i64,
+        step: i64,
+    ) -> Result<Vec<LossSlot>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT (day - $1) / $3 AS slot, alloy, CAST(SUM(issued_ng) AS BIGINT) AS issued, \
+             CAST(SUM(issued_ng - received_ng - scrap_ng) AS BIGINT) AS lost \
+             FROM loss_daily WHERE day >= $1 AND day <= $2 GROUP BY (day - $1) / $3, alloy",
+        )
+        .bind(from)
+        .bind(to)
+        .bind(step.max(1))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(LossSlot {
+                    slot: row.try_get("slot")?,
+                    alloy: row.try_get("alloy")?,
+                    issued: nanograms(row, "issued")?,
+                    lost: nanograms(row, "lost")?,
                 })
             })
             .collect()

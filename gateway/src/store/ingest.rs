@@ -836,42 +836,20 @@ async fn write_stage_times(
     Ok(())
 }
 
-/// Adds booked visits to the day's loss rows. Grams are exact decimals, so the sums are made
-/// here, not in SQL: the rows the batch touches are read, added to and written back.
+/// Adds booked visits to the day's loss rows, in nanograms so that the database can add.
 async fn write_losses(
     conn: &mut AnyConnection,
-    mut losses: HashMap<LossKey, (StageMetal, i64)>,
+    losses: HashMap<LossKey, (StageMetal, i64)>,
 ) -> Result<(), StoreError> {
-    if losses.is_empty() {
-        return Ok(());
-    }
-    let days: Vec<i64> = distinct(losses.keys().map(|k| k.0));
-    let sql = "SELECT day, stage, operator_id, alloy, issued, received, scrap, visits \
-               FROM loss_daily WHERE day IN ({})";
-    for row in super::fetch_in_numbers(conn, sql, &days).await? {
-        let key: LossKey = (
-            row.try_get("day")?,
-            row.try_get("stage")?,
-            row.try_get("operator_id")?,
-            row.try_get("alloy")?,
-        );
-        if let Some(entry) = losses.get_mut(&key) {
-            let stored = StageMetal {
-                issued: parse_grams(&row.try_get::<String, _>("issued")?, "loss row")?,
-                received: parse_grams(&row.try_get::<String, _>("received")?, "loss row")?,
-                scrap: parse_grams(&row.try_get::<String, _>("scrap")?, "loss row")?,
-            };
-            entry.0 = entry.0.plus(stored);
-            entry.1 += row.try_get::<i64, _>("visits")?;
-        }
-    }
     let rows: Vec<_> = losses.into_iter().collect();
     for chunk in rows.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
-            "INSERT INTO loss_daily (day, stage, operator_id, alloy, issued, received, scrap, \
-             visits) VALUES {} ON CONFLICT (day, stage, operator_id, alloy) DO UPDATE SET \
-             issued = excluded.issued, received = excluded.received, scrap = excluded.scrap, \
-             visits = excluded.visits",
+            "INSERT INTO loss_daily (day, stage, operator_id, alloy, issued_ng, received_ng, \
+             scrap_ng, visits) VALUES {} ON CONFLICT (day, stage, operator_id, alloy) DO UPDATE \
+             SET issued_ng = loss_daily.issued_ng + excluded.issued_ng, \
+             received_ng = loss_daily.received_ng + excluded.received_ng, \
+             scrap_ng = loss_daily.scrap_ng + excluded.scrap_ng, \
+             visits = loss_daily.visits + excluded.visits",
             value_rows(chunk.len(), 8)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
@@ -881,12 +859,25 @@ async fn write_losses(
                 .bind(stage.clone())
                 .bind(operator.clone())
                 .bind(alloy.clone())
-                .bind(metal.issued.value().to_string())
-                .bind(metal.received.value().to_string())
-                .bind(metal.scrap.value().to_string())
+                .bind(nanograms(metal.issued))
+                .bind(nanograms(metal.received))
+                .bind(nanograms(metal.scrap))
                 .bind(*visits);
         }
         query.execute(&mut *conn).await?;
     }
     Ok(())
+}
+
+/// Grams as whole nanograms, rounded half to even. Beyond nine tonnes (no bench weighs that)
+/// the value saturates rather than fail the batch that carries it.
+pub fn nanograms(grams: Grams) -> i64 {
+    use rust_decimal::prelude::ToPrimitive;
+    let scaled = grams.value().checked_mul(Decimal::from(1_000_000_000_i64));
+    let rounded = scaled.map(|v| v.round());
+    match rounded.and_then(|v| v.to_i64()) {
+        Some(ng) => ng,
+        None if grams.value().is_sign_negative() => i64::MIN,
+        None => i64::MAX,
+    }
 }

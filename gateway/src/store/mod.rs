@@ -207,24 +207,6 @@ pub(crate) async fn fetch_in(
     Ok(rows)
 }
 
-/// [`fetch_in`] for integer keys.
-pub(crate) async fn fetch_in_numbers(
-    conn: &mut sqlx::AnyConnection,
-    sql: &str,
-    keys: &[i64],
-) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
-    let mut rows = Vec::new();
-    for chunk in keys.chunks(500) {
-        let text = sql.replace("{}", &placeholder_list(1, chunk.len()));
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(text));
-        for key in chunk {
-            query = query.bind(*key);
-        }
-        rows.extend(query.fetch_all(&mut *conn).await?);
-    }
-    Ok(rows)
-}
-
 /// `$first, $first+1, ...` with `n` placeholders, for `IN (...)` lists.
 pub(crate) fn placeholder_list(first: usize, n: usize) -> String {
     (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
