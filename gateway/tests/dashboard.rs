@@ -15,6 +15,7 @@ use common::{Bench, Fixture, floor_day};
 use http_body_util::BodyExt;
 use serde_json::json;
 use touchstone_gateway::dashboard::auth::hash_password;
+use touchstone_gateway::store::stats::Period;
 use touchstone_gateway::store::users::UserRow;
 use touchstone_gateway::store::{stats, to_us};
 use touchstone_model::event::WeightPurpose;
@@ -103,7 +104,7 @@ async fn the_ingest_keeps_stage_times_losses_and_where_each_job_stands() {
     let day = stats::day_of(to_us("2026-12-01T12:00:00Z".parse::<DateTime<Utc>>().unwrap()));
 
     // Casting of J-2026-0141 ran from 08:07 to 08:28: one visit of 21 minutes.
-    let histograms = fx.store.stage_histograms(day, day).await.unwrap();
+    let histograms = fx.store.stage_histograms(Period::Days { from: day, to: day }).await.unwrap();
     let casting = &histograms["casting"];
     assert_eq!(casting.iter().map(|(_, n)| n).sum::<i64>(), 1);
     let median = stats::percentile(casting, 50).unwrap();
@@ -111,7 +112,7 @@ async fn the_ingest_keeps_stage_times_losses_and_where_each_job_stands() {
     assert!(!histograms.contains_key("cleanup"), "cleanup has not finished");
 
     // Its metal was booked when casting finished, to the worker who held it.
-    let losses = fx.store.loss_groups(day, day).await.unwrap();
+    let losses = fx.store.loss_groups(Period::Days { from: day, to: day }).await.unwrap();
     assert_eq!(losses.len(), 1, "{losses:?}");
     let grams = |s: &str| s.parse::<Grams>().unwrap();
     assert_eq!(
@@ -135,12 +136,18 @@ async fn the_ingest_keeps_stage_times_losses_and_where_each_job_stands() {
         again.finish(job, "casting"),
     ];
     fx.commit(batch, Utc::now()).await;
-    let losses = fx.store.loss_groups(day, day).await.unwrap();
+    let losses = fx.store.loss_groups(Period::Days { from: day, to: day }).await.unwrap();
     assert_eq!(losses.len(), 1);
     assert_eq!(
         (losses[0].issued, losses[0].received, losses[0].visits),
         (grams("7.20"), grams("7.16"), 2)
     );
+    // The month's rows are the sums of its days.
+    let month = stats::month_of_day(day);
+    let monthly = fx.store.loss_groups(Period::Months { from: month, to: month }).await.unwrap();
+    assert_eq!(monthly, losses);
+    let histograms = fx.store.stage_histograms(Period::Months { from: month, to: month });
+    assert_eq!(histograms.await.unwrap()["casting"].iter().map(|(_, n)| n).sum::<i64>(), 2);
 
     // Every imported job is open. J-2026-0141's second casting is older than its cleanup
     // on the bench clocks, so it stays in cleanup, with the metal last weighed there.

@@ -45,6 +45,28 @@ CREATE TABLE loss_daily (
     PRIMARY KEY (day, stage, operator_id, alloy)
 ) WITHOUT ROWID;
 
+-- The same two, per UTC calendar month (months since January 1970), for periods of a
+-- year: twelve rows a group instead of 365.
+CREATE TABLE stage_time_monthly (
+    month        BIGINT  NOT NULL,
+    stage        TEXT    NOT NULL,
+    bucket       BIGINT  NOT NULL,
+    visits       BIGINT  NOT NULL,
+    PRIMARY KEY (month, stage, bucket)
+) WITHOUT ROWID;
+
+CREATE TABLE loss_monthly (
+    month        BIGINT  NOT NULL,
+    stage        TEXT    NOT NULL,
+    operator_id  TEXT    NOT NULL,
+    alloy        TEXT    NOT NULL,
+    issued_ng    BIGINT  NOT NULL,
+    received_ng  BIGINT  NOT NULL,
+    scrap_ng     BIGINT  NOT NULL,
+    visits       BIGINT  NOT NULL,
+    PRIMARY KEY (month, stage, operator_id, alloy)
+) WITHOUT ROWID;
+
 -- What has been booked into loss_daily for each job and stage, so that a stage worked
 -- twice books only what changed since.
 CREATE TABLE stage_booked (

@@ -2,7 +2,8 @@
 //! period, how many it finished a day, what is there now, and how many days of work that
 //! is at its pace. The stage with the most days of work is the bottleneck and is marked.
 //!
-//! Times come from the daily histograms (within 2.5%, see [`crate::store::stats`]).
+//! Times come from the daily or monthly histograms (within 2.5%, see
+//! [`crate::store::stats`]).
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -10,7 +11,6 @@ use std::time::Duration;
 use axum::extract::{Query, RawQuery, State};
 use axum::http::HeaderMap;
 use axum::response::Response;
-use chrono::Utc;
 use maud::html;
 use rust_decimal::Decimal;
 use serde::Deserialize;
@@ -21,7 +21,7 @@ use super::view::{Cell, Column, Nav, Page, Table, format_duration};
 use super::{PERIODS, PageResult, Workshop, answer, period_days};
 use crate::http::{AppError, AppState};
 use crate::store::dashboard::OpenJob;
-use crate::store::{stats, to_us};
+use crate::store::stats;
 
 /// The page's query.
 #[derive(Debug, Default, Deserialize)]
@@ -165,7 +165,7 @@ pub fn period_picker(action: &str, days: i64) -> maud::Markup {
             label { "Period "
                 select name="days" data-autosubmit {
                     @for d in PERIODS {
-                        option value=(d) selected[d == days] { "last " (d) " days" }
+                        option value=(d) selected[d == days] { (super::period_words(d)) }
                     }
                 }
             }
@@ -191,10 +191,10 @@ pub async fn page(
 }
 
 async fn build(state: &AppState, params: &PeriodQuery, query: &str) -> PageResult {
-    let days = period_days(params.days.as_deref())?;
+    let choice = period_days(params.days.as_deref())?;
+    let (period, days) = super::period_until_now(choice);
     let mut workshop = Workshop::load(state).await?;
-    let today = stats::day_of(to_us(Utc::now()));
-    let histograms = state.store.stage_histograms(today - days + 1, today).await?;
+    let histograms = state.store.stage_histograms(period).await?;
     let jobs = state.store.open_jobs().await?;
     workshop.order_stages(jobs.iter().map(|j| j.route.as_slice()));
     let flows = flows(&histograms, &jobs, &workshop, days);
@@ -208,19 +208,19 @@ async fn build(state: &AppState, params: &PeriodQuery, query: &str) -> PageResul
         .collect();
     let series = [Series { name: "median", class: "a" }, Series { name: "p90", class: "b" }];
     let body = html! {
-        (period_picker("/bottlenecks", days))
+        (period_picker("/bottlenecks", choice))
         @if let Some(b) = bottleneck {
             p.lead {
                 "The bottleneck is " strong { (workshop.stage_name(&b.stage)) } ": "
                 (b.working + b.waiting) " jobs there, "
-                (b.days_of_work.unwrap_or_default()) " days of work at its pace of the last "
-                (days) " days."
+                (b.days_of_work.unwrap_or_default()) " days of work at its pace in "
+                (super::period_words(choice)) "."
             }
         }
         @if !bars.is_empty() {
             figure {
                 (chart::bars("Time per stage visit", &bars, &series, hours_words))
-                figcaption { "Time per stage visit, finished in the last " (days) " days." }
+                figcaption { "Time per stage visit, finished in " (super::period_words(choice)) "." }
             }
         }
         (table.html(query))

@@ -192,7 +192,8 @@ pub async fn recent_medians(
     now_us: i64,
 ) -> Result<HashMap<String, Duration>, AppError> {
     let today = stats::day_of(now_us);
-    let histograms = state.store.stage_histograms(today - 29, today).await?;
+    let period = stats::Period::Days { from: today - 29, to: today };
+    let histograms = state.store.stage_histograms(period).await?;
     Ok(histograms
         .into_iter()
         .filter_map(|(stage, h)| stats::percentile(&h, 50).map(|m| (stage, m)))

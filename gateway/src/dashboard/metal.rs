@@ -30,7 +30,8 @@ use super::view::{Cell, Column, Nav, Page, Table, format_money, format_percent};
 use super::{PageResult, Workshop, answer, period_days};
 use crate::http::{AppError, AppState};
 use crate::store::dashboard::{LossGroup, LossSlot, MetalPrice, OpenJob};
-use crate::store::{stats, to_us};
+use crate::store::stats::{self, Period};
+use crate::store::to_us;
 
 /// Metal held by one holder (a stage or a worker) in one metal.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -171,21 +172,22 @@ pub fn losses(days: &[LossGroup], workshop: &Workshop, by_worker: bool) -> Vec<L
     lines
 }
 
-/// The length in days of the trend's slots for a period of `days`: a day for a week, a week
-/// for up to a quarter, a month (30 days) for longer.
-pub fn trend_step(days: i64) -> i64 {
-    match days {
-        ..=13 => 1,
-        14..=120 => 7,
-        _ => 30,
+/// The length of the trend's slots in the period's units: a day in a week, a week in up to a
+/// quarter, a month in a year.
+pub fn trend_step(period: Period) -> i64 {
+    match period {
+        Period::Days { from, to } if to - from < 13 => 1,
+        Period::Days { .. } => 7,
+        Period::Months { .. } => 1,
     }
 }
 
 /// Fine loss in percent of the fine metal issued per slot and metal, for the trend chart:
 /// the labels and one series per metal.
-pub fn trend(slots: &[LossSlot], workshop: &Workshop, from_day: i64, to_day: i64) -> Trend {
-    let step = trend_step(to_day - from_day + 1);
-    let buckets = usize::try_from((to_day - from_day) / step + 1).unwrap_or(1);
+pub fn trend(slots: &[LossSlot], workshop: &Workshop, period: Period) -> Trend {
+    let step = trend_step(period);
+    let (_, _, from, to) = period.table();
+    let buckets = usize::try_from((to - from) / step + 1).unwrap_or(1);
     let mut sums: BTreeMap<Metal, Vec<(Grams, Grams)>> = BTreeMap::new();
     for slot in slots {
         let Some(alloy) = workshop.alloys.get(&slot.alloy) else { continue };
@@ -199,9 +201,16 @@ pub fn trend(slots: &[LossSlot], workshop: &Workshop, from_day: i64, to_day: i64
     }
     let labels = (0..buckets)
         .map(|i| {
-            let day = from_day + step * i64::try_from(i).unwrap_or(0);
+            let at = from + step * i64::try_from(i).unwrap_or(0);
+            let day = match period {
+                Period::Days { .. } => at,
+                Period::Months { .. } => stats::first_day_of_month(at),
+            };
             let date = crate::store::from_us(day * stats::DAY_US).date_naive();
-            format!("{} {}", date.day(), month(date.month()))
+            match period {
+                Period::Days { .. } => format!("{} {}", date.day(), month(date.month())),
+                Period::Months { .. } => format!("{} {}", month(date.month()), date.year()),
+            }
         })
         .collect();
     let series = sums
@@ -401,13 +410,12 @@ pub async fn page(
 
 async fn build(state: &AppState, viewer: &Viewer, params: &PeriodQuery, query: &str) -> PageResult {
     let days = period_days(params.days.as_deref())?;
+    let (period, _) = super::period_until_now(days);
     let mut workshop = Workshop::load(state).await?;
     let jobs = state.store.open_jobs().await?;
     workshop.order_stages(jobs.iter().map(|j| j.route.as_slice()));
-    let today = stats::day_of(to_us(Utc::now()));
-    let from = today - days + 1;
-    let loss_groups = state.store.loss_groups(from, today).await?;
-    let loss_slots = state.store.loss_slots(from, today, trend_step(days)).await?;
+    let loss_groups = state.store.loss_groups(period).await?;
+    let loss_slots = state.store.loss_slots(period, trend_step(period)).await?;
     let prices = state.store.metal_prices().await?;
     let money = viewer.sees_money().then_some(prices.as_slice());
 
@@ -441,7 +449,7 @@ async fn build(state: &AppState, viewer: &Viewer, params: &PeriodQuery, query: &
     if viewer.sees_money() {
         tables.push(prices_table(&prices));
     }
-    let (labels, trend) = trend(&loss_slots, &workshop, from, today);
+    let (labels, trend) = trend(&loss_slots, &workshop, period);
     let classes = ["a", "b", "c", "d"];
     let series: Vec<(Series, Vec<Option<f64>>)> = trend
         .into_iter()
@@ -468,7 +476,12 @@ async fn build(state: &AppState, viewer: &Viewer, params: &PeriodQuery, query: &
                 (chart::lines(TREND_TITLE, &labels, &series, None, |v| format!("{v:.1}%")))
                 figcaption {
                     "Fine loss in percent of the fine metal issued, per "
-                    (match trend_step(days) { 1 => "day", 7 => "week", _ => "30 days" }) "."
+                    (match (period, trend_step(period)) {
+                        (Period::Months { .. }, _) => "month",
+                        (_, 1) => "day",
+                        _ => "week",
+                    })
+                    " in " (super::period_words(days)) "."
                 }
             }
         }
@@ -663,12 +676,15 @@ mod tests {
             lost: g(lost),
         };
         // 21 days in weeks: slots 0, 1 and 2; nothing booked in the second week.
+        let period = Period::Days { from: 100, to: 120 };
         let (labels, series) =
-            trend(&[slot(0, "100", "3"), slot(2, "100", "1")], &workshop, 100, 120);
+            trend(&[slot(0, "100", "3"), slot(2, "100", "1")], &workshop, period);
         assert_eq!(labels.len(), 3);
         assert_eq!(series.len(), 1);
         assert_eq!(series[0].1, vec![Some(3.0), None, Some(1.0)]);
-        assert_eq!((trend_step(7), trend_step(30), trend_step(365)), (1, 7, 30));
+        let year = Period::Months { from: 0, to: 11 };
+        let (labels, _) = trend(&[], &workshop, year);
+        assert_eq!((labels.len(), labels[0].as_str()), (12, "Jan 1970"));
     }
 
     #[test]

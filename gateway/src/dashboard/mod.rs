@@ -214,8 +214,22 @@ pub fn period_days(text: Option<&str>) -> Result<i64, AppError> {
     }
 }
 
-/// The periods, in days, the pages offer.
+/// The periods, in days, the pages offer; 365 stands for the twelve calendar months up to
+/// this one (see [`crate::store::stats::Period::ending`]).
 pub const PERIODS: [i64; 4] = [7, 30, 90, 365];
+
+/// A period's name on a page.
+pub fn period_words(days: i64) -> String {
+    if days > 90 { "the last 12 months".into() } else { format!("the last {days} days") }
+}
+
+/// The period a page shows for the `days` choice, and how many of its days have passed.
+pub fn period_until_now(days: i64) -> (crate::store::stats::Period, i64) {
+    let today = crate::store::stats::day_of(crate::store::to_us(chrono::Utc::now()));
+    let period = crate::store::stats::Period::ending(today, days);
+    let (from, to) = period.days();
+    (period, to.min(today) - from + 1)
+}
 
 async fn stylesheet() -> Response {
     asset(include_str!("assets/app.css"), "text/css; charset=utf-8")

@@ -3,19 +3,21 @@
 //!
 //! A year of a busy workshop is millions of events, so nothing here reads the ledger: open
 //! jobs come from `job_state` through its `(done, ...)` indexes, and periods are read from
-//! the per-day rows the ingest keeps (`stage_time_daily`, `loss_daily`), a few thousand rows
-//! whatever the size of the ledger.
+//! the per-day and per-month rows the ingest keeps (`stage_time_*`, `loss_*`): days for
+//! periods up to 90 days, months for a year, a few thousand rows whatever the size of the
+//! ledger.
 
 use std::collections::HashMap;
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use serde::Deserialize;
-use sqlx::Row;
 use sqlx::any::AnyRow;
+use sqlx::{AssertSqlSafe, Row};
 use touchstone_model::ids::StageId;
 use touchstone_model::metal::{Grams, Metal};
 
+use super::stats::Period;
 use super::{Store, StoreError};
 
 /// A job that has not finished its route, with what the dashboard shows of it.
@@ -162,20 +164,18 @@ impl Store {
         rows.iter().map(open_job).collect()
     }
 
-    /// The stage-time histograms of the UTC days `from..=to`: per stage, (bucket, visits).
+    /// The stage-time histograms of a period: per stage, (bucket, visits).
     pub async fn stage_histograms(
         &self,
-        from: i64,
-        to: i64,
+        period: Period,
     ) -> Result<HashMap<String, Vec<(i64, i64)>>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT stage, bucket, CAST(SUM(visits) AS BIGINT) AS visits FROM stage_time_daily \
-             WHERE day >= $1 AND day <= $2 GROUP BY stage, bucket",
-        )
-        .bind(from)
-        .bind(to)
-        .fetch_all(self.pool())
-        .await?;
+        let (span, key, from, to) = period.table();
+        let sql = format!(
+            "SELECT stage, bucket, CAST(SUM(visits) AS BIGINT) AS visits FROM stage_time_{span} \
+             WHERE {key} >= $1 AND {key} <= $2 GROUP BY stage, bucket"
+        );
+        let rows =
+            sqlx::query(AssertSqlSafe(sql)).bind(from).bind(to).fetch_all(self.pool()).await?;
         let mut histograms: HashMap<String, Vec<(i64, i64)>> = HashMap::new();
         for row in rows {
             histograms
@@ -186,19 +186,18 @@ impl Store {
         Ok(histograms)
     }
 
-    /// The metal booked on the UTC days `from..=to`, summed per stage, operator and alloy by
-    /// the database.
-    pub async fn loss_groups(&self, from: i64, to: i64) -> Result<Vec<LossGroup>, StoreError> {
-        let rows = sqlx::query(
+    /// The metal booked in a period, summed per stage, operator and alloy by the database.
+    pub async fn loss_groups(&self, period: Period) -> Result<Vec<LossGroup>, StoreError> {
+        let (span, key, from, to) = period.table();
+        let sql = format!(
             "SELECT stage, operator_id, alloy, CAST(SUM(issued_ng) AS BIGINT) AS issued, \
              CAST(SUM(received_ng) AS BIGINT) AS received, \
              CAST(SUM(scrap_ng) AS BIGINT) AS scrap, CAST(SUM(visits) AS BIGINT) AS visits \
-             FROM loss_daily WHERE day >= $1 AND day <= $2 GROUP BY stage, operator_id, alloy",
-        )
-        .bind(from)
-        .bind(to)
-        .fetch_all(self.pool())
-        .await?;
+             FROM loss_{span} WHERE {key} >= $1 AND {key} <= $2 \
+             GROUP BY stage, operator_id, alloy"
+        );
+        let rows =
+            sqlx::query(AssertSqlSafe(sql)).bind(from).bind(to).fetch_all(self.pool()).await?;
         rows.iter()
             .map(|row| {
                 Ok(LossGroup {
@@ -214,23 +213,22 @@ impl Store {
             .collect()
     }
 
-    /// The metal booked on the UTC days `from..=to` in slots of `step` days, per alloy.
-    pub async fn loss_slots(
-        &self,
-        from: i64,
-        to: i64,
-        step: i64,
-    ) -> Result<Vec<LossSlot>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT (day - $1) / $3 AS slot, alloy, CAST(SUM(issued_ng) AS BIGINT) AS issued, \
+    /// The metal booked in a period per alloy, in slots of `step` of the period's units (days
+    /// or months) from its start.
+    pub async fn loss_slots(&self, period: Period, step: i64) -> Result<Vec<LossSlot>, StoreError> {
+        let (span, key, from, to) = period.table();
+        let sql = format!(
+            "SELECT ({key} - $1) / $3 AS slot, alloy, CAST(SUM(issued_ng) AS BIGINT) AS issued, \
              CAST(SUM(issued_ng - received_ng - scrap_ng) AS BIGINT) AS lost \
-             FROM loss_daily WHERE day >= $1 AND day <= $2 GROUP BY (day - $1) / $3, alloy",
-        )
-        .bind(from)
-        .bind(to)
-        .bind(step.max(1))
-        .fetch_all(self.pool())
-        .await?;
+             FROM loss_{span} WHERE {key} >= $1 AND {key} <= $2 \
+             GROUP BY ({key} - $1) / $3, alloy"
+        );
+        let rows = sqlx::query(AssertSqlSafe(sql))
+            .bind(from)
+            .bind(to)
+            .bind(step.max(1))
+            .fetch_all(self.pool())
+            .await?;
         rows.iter()
             .map(|row| {
                 Ok(LossSlot {

@@ -814,57 +814,95 @@ async fn write_state(
     write_losses(conn, d.losses).await
 }
 
-/// Adds finished visits to the day's stage-time histograms.
+/// The tables a day's aggregate is added to: by day, and by calendar month.
+const SPANS: [(&str, &str, fn(i64) -> i64); 2] =
+    [("daily", "day", |day| day), ("monthly", "month", stats::month_of_day)];
+
+/// Adds finished visits to the day's and the month's stage-time histograms.
 async fn write_stage_times(
     conn: &mut AnyConnection,
     counts: HashMap<(i64, String, i64), i64>,
 ) -> Result<(), StoreError> {
-    let counts: Vec<_> = counts.into_iter().collect();
-    for chunk in counts.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO stage_time_daily (day, stage, bucket, visits) VALUES {} \
-             ON CONFLICT (day, stage, bucket) DO UPDATE \
-             SET visits = stage_time_daily.visits + excluded.visits",
-            value_rows(chunk.len(), 4)
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for ((day, stage, bucket), visits) in chunk {
-            query = query.bind(*day).bind(stage.clone()).bind(*bucket).bind(*visits);
+    for (span, key, of_day) in SPANS {
+        let mut summed: HashMap<(i64, &str, i64), i64> = HashMap::new();
+        for ((day, stage, bucket), visits) in &counts {
+            *summed.entry((of_day(*day), stage, *bucket)).or_default() += visits;
         }
-        query.execute(&mut *conn).await?;
+        let rows: Vec<_> = summed.into_iter().collect();
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO stage_time_{span} ({key}, stage, bucket, visits) VALUES {} \
+                 ON CONFLICT ({key}, stage, bucket) DO UPDATE \
+                 SET visits = stage_time_{span}.visits + excluded.visits",
+                value_rows(chunk.len(), 4)
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for ((at, stage, bucket), visits) in chunk {
+                query = query.bind(*at).bind(*stage).bind(*bucket).bind(*visits);
+            }
+            query.execute(&mut *conn).await?;
+        }
     }
     Ok(())
 }
 
-/// Adds booked visits to the day's loss rows, in nanograms so that the database can add.
+/// Nanograms issued, received and returned as scrap, and visits.
+type LossSums = (i64, i64, i64, i64);
+
+/// Adds booked visits to the day's and the month's loss rows, in nanograms so that the
+/// database can add. Each visit's grams are rounded once, so the months are the sums of
+/// their days.
 async fn write_losses(
     conn: &mut AnyConnection,
     losses: HashMap<LossKey, (StageMetal, i64)>,
 ) -> Result<(), StoreError> {
-    let rows: Vec<_> = losses.into_iter().collect();
-    for chunk in rows.chunks(ROWS_PER_STATEMENT) {
-        let sql = format!(
-            "INSERT INTO loss_daily (day, stage, operator_id, alloy, issued_ng, received_ng, \
-             scrap_ng, visits) VALUES {} ON CONFLICT (day, stage, operator_id, alloy) DO UPDATE \
-             SET issued_ng = loss_daily.issued_ng + excluded.issued_ng, \
-             received_ng = loss_daily.received_ng + excluded.received_ng, \
-             scrap_ng = loss_daily.scrap_ng + excluded.scrap_ng, \
-             visits = loss_daily.visits + excluded.visits",
-            value_rows(chunk.len(), 8)
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for ((day, stage, operator, alloy), (metal, visits)) in chunk {
-            query = query
-                .bind(*day)
-                .bind(stage.clone())
-                .bind(operator.clone())
-                .bind(alloy.clone())
-                .bind(nanograms(metal.issued))
-                .bind(nanograms(metal.received))
-                .bind(nanograms(metal.scrap))
-                .bind(*visits);
+    let losses: Vec<(LossKey, LossSums)> = losses
+        .into_iter()
+        .map(|(key, (metal, visits))| {
+            let sums = (
+                nanograms(metal.issued),
+                nanograms(metal.received),
+                nanograms(metal.scrap),
+                visits,
+            );
+            (key, sums)
+        })
+        .collect();
+    for (span, key, of_day) in SPANS {
+        let mut summed: HashMap<(i64, &str, &str, &str), LossSums> = HashMap::new();
+        for ((day, stage, operator, alloy), sums) in &losses {
+            let entry = summed.entry((of_day(*day), stage, operator, alloy)).or_default();
+            entry.0 = entry.0.saturating_add(sums.0);
+            entry.1 = entry.1.saturating_add(sums.1);
+            entry.2 = entry.2.saturating_add(sums.2);
+            entry.3 += sums.3;
         }
-        query.execute(&mut *conn).await?;
+        let rows: Vec<_> = summed.into_iter().collect();
+        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "INSERT INTO loss_{span} ({key}, stage, operator_id, alloy, issued_ng, \
+                 received_ng, scrap_ng, visits) VALUES {} \
+                 ON CONFLICT ({key}, stage, operator_id, alloy) DO UPDATE \
+                 SET issued_ng = loss_{span}.issued_ng + excluded.issued_ng, \
+                 received_ng = loss_{span}.received_ng + excluded.received_ng, \
+                 scrap_ng = loss_{span}.scrap_ng + excluded.scrap_ng, \
+                 visits = loss_{span}.visits + excluded.visits",
+                value_rows(chunk.len(), 8)
+            );
+            let mut query = sqlx::query(AssertSqlSafe(sql));
+            for ((at, stage, operator, alloy), (issued, received, scrap, visits)) in chunk {
+                query = query
+                    .bind(*at)
+                    .bind(*stage)
+                    .bind(*operator)
+                    .bind(*alloy)
+                    .bind(*issued)
+                    .bind(*received)
+                    .bind(*scrap)
+                    .bind(*visits);
+            }
+            query.execute(&mut *conn).await?;
+        }
     }
     Ok(())
 }

@@ -20,6 +20,72 @@ pub fn day_of(us: i64) -> i64 {
     us.div_euclid(DAY_US)
 }
 
+/// The UTC calendar month of a day number, counted in months since January 1970.
+pub fn month_of_day(day: i64) -> i64 {
+    use chrono::Datelike;
+    let date = super::from_us(day.saturating_mul(DAY_US)).date_naive();
+    (i64::from(date.year()) - 1970) * 12 + i64::from(date.month0())
+}
+
+/// The first day (a day number) of a month counted as [`month_of_day`] counts them.
+pub fn first_day_of_month(month: i64) -> i64 {
+    let year = i32::try_from(1970 + month.div_euclid(12)).unwrap_or(1970);
+    let month0 = u32::try_from(month.rem_euclid(12)).unwrap_or(0);
+    chrono::NaiveDate::from_ymd_opt(year, month0 + 1, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map_or(0, |d| day_of(d.and_utc().timestamp_micros()))
+}
+
+/// A span of time the dashboard sums: whole UTC days, or whole calendar months.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Period {
+    /// The day numbers `from..=to`.
+    Days {
+        /// The first day.
+        from: i64,
+        /// The last day.
+        to: i64,
+    },
+    /// The months `from..=to`, as [`month_of_day`] counts them.
+    Months {
+        /// The first month.
+        from: i64,
+        /// The last month.
+        to: i64,
+    },
+}
+
+impl Period {
+    /// The period a page offers as `days` ending `today`: that many days up to 90, beyond
+    /// that twelve calendar months, this one included.
+    pub fn ending(today: i64, days: i64) -> Period {
+        if days <= 90 {
+            Period::Days { from: today - days + 1, to: today }
+        } else {
+            let month = month_of_day(today);
+            Period::Months { from: month - 11, to: month }
+        }
+    }
+
+    /// The aggregate tables' suffix and key column for this period.
+    pub fn table(self) -> (&'static str, &'static str, i64, i64) {
+        match self {
+            Period::Days { from, to } => ("daily", "day", from, to),
+            Period::Months { from, to } => ("monthly", "month", from, to),
+        }
+    }
+
+    /// Its first and last day numbers.
+    pub fn days(self) -> (i64, i64) {
+        match self {
+            Period::Days { from, to } => (from, to),
+            Period::Months { from, to } => {
+                (first_day_of_month(from), first_day_of_month(to + 1) - 1)
+            }
+        }
+    }
+}
+
 /// The bucket a duration of `duration_us` microseconds falls in.
 pub fn bucket_of(duration_us: i64) -> i64 {
     #[expect(clippy::cast_precision_loss, reason = "durations far below 2^52 µs are exact")]
@@ -90,6 +156,20 @@ mod tests {
         assert!(close(percentile(&histogram, 60).unwrap(), Duration::from_secs(3_600)));
         assert!(close(percentile(&histogram, 61).unwrap(), Duration::from_secs(86_400)));
         assert_eq!(percentile(&[], 50), None);
+    }
+
+    #[test]
+    fn months_are_counted_from_january_1970() {
+        let day = |text: &str| {
+            day_of(text.parse::<chrono::DateTime<chrono::Utc>>().unwrap().timestamp_micros())
+        };
+        assert_eq!(month_of_day(day("1970-01-31T23:00:00Z")), 0);
+        assert_eq!(month_of_day(day("2026-12-04T12:00:00Z")), 56 * 12 + 11);
+        assert_eq!(first_day_of_month(56 * 12 + 11), day("2026-12-01T00:00:00Z"));
+        let year = Period::ending(day("2026-12-04T12:00:00Z"), 365);
+        assert_eq!(year.days(), (day("2026-01-01T00:00:00Z"), day("2026-12-31T00:00:00Z")));
+        let month = Period::ending(day("2026-12-04T12:00:00Z"), 30);
+        assert_eq!(month.days(), (day("2026-11-05T00:00:00Z"), day("2026-12-04T00:00:00Z")));
     }
 
     #[test]
