@@ -814,9 +814,11 @@ async fn write_state(
     write_losses(conn, d.losses).await
 }
 
+/// An aggregate table's suffix, its key column, and the key of a day in it.
+type Span = (&'static str, &'static str, fn(i64) -> i64);
+
 /// The tables a day's aggregate is added to: by day, and by calendar month.
-const SPANS: [(&str, &str, fn(i64) -> i64); 2] =
-    [("daily", "day", |day| day), ("monthly", "month", stats::month_of_day)];
+const SPANS: [Span; 2] = [("daily", "day", |day| day), ("monthly", "month", stats::month_of_day)];
 
 /// Adds finished visits to the day's and the month's stage-time histograms.
 async fn write_stage_times(
