@@ -161,28 +161,32 @@ impl Table {
             @if self.rows.is_empty() {
                 p.empty { (self.empty) }
             } @else {
-                div.scroll {
-                    table id=(self.id) {
-                        thead { tr {
-                            @for column in &self.columns {
-                                th.num[column.numeric] { (column.name) }
-                            }
-                        } }
-                        tbody {
-                            @for row in &self.rows {
-                                tr {
-                                    @for (cell, column) in row.iter().zip(&self.columns) {
-                                        td.num[column.numeric] class=[cell.class] {
-                                            (cell_html(cell))
-                                        }
-                                    }
+                (self.rows_html())
+                p.export { a href=(csv) download { "Export CSV" } }
+            }
+        }
+    }
+
+    fn rows_html(&self) -> Markup {
+        html! {
+            div.scroll {
+                table id=(self.id) {
+                    thead { tr {
+                        @for column in &self.columns {
+                            th.num[column.numeric] { (column.name) }
+                        }
+                    } }
+                    tbody {
+                        @for row in &self.rows {
+                            tr {
+                                @for (cell, column) in row.iter().zip(&self.columns) {
+                                    td.num[column.numeric] class=[cell.class] { (cell_html(cell)) }
                                 }
                             }
                         }
                     }
                 }
             }
-            p.export { a href=(csv) download { "Export CSV" } }
         }
     }
 
