@@ -15,7 +15,7 @@ use chrono::Utc;
 use tokio::sync::{mpsc, watch};
 use touchstone_model::event::Event;
 use touchstone_model::ids::JobId;
-use touchstone_scales::{Balance, BalanceView, DriverConfig};
+use touchstone_scales::{Balance, BalanceView, DriverConfig, DriverError};
 
 use crate::bench::{Command, Input};
 use crate::cache::Cache;
@@ -24,6 +24,54 @@ use crate::gpio::{self, Signals};
 use crate::journal::{Entry, Journal};
 use crate::scanner;
 use crate::uplink::{BenchStatus, LinkState, Uplink, UplinkSettings};
+
+/// How long each attempt of a probe listens for the balance.
+const PROBE_LISTEN: std::time::Duration = std::time::Duration::from_millis(600);
+
+/// What a probe found, in words for the supervisor at the settings screen.
+pub fn probe_words(
+    found: &Result<Option<touchstone_scales::driver::probe::ProbeReport>, DriverError>,
+) -> String {
+    use touchstone_scales::driver::{DataBits, Parity, StopBits};
+    match found {
+        Ok(Some(report)) => {
+            let serial = &report.serial;
+            let frame = format!(
+                "{}{}{}",
+                match serial.data_bits {
+                    DataBits::Seven => 7,
+                    DataBits::Eight => 8,
+                },
+                match serial.parity {
+                    Parity::None => "N",
+                    Parity::Odd => "O",
+                    Parity::Even => "E",
+                },
+                match serial.stop_bits {
+                    StopBits::One => 1,
+                    StopBits::Two => 2,
+                }
+            );
+            let who = [report.identity.model.as_deref(), report.identity.serial.as_deref()]
+                .into_iter()
+                .flatten()
+                .collect::<Vec<_>>()
+                .join(", serial ");
+            let how = if report.streaming { "prints on its own" } else { "answers requests" };
+            let who = if who.is_empty() { String::new() } else { format!(" ({who})") };
+            format!(
+                "Probe: a {} balance{who} answered at {} baud {frame}; it {how}; it read {}.",
+                report.protocol,
+                serial.baud,
+                report.sample.raw.trim()
+            )
+        }
+        Ok(None) => "Probe: no balance answered at any common setting. Check the cable, that \
+                     the balance is on, and its interface menu."
+            .into(),
+        Err(err) => format!("Probe failed: {err}."),
+    }
+}
 
 /// How long a capture waits for the balance to be stable.
 pub const CAPTURE_TIMEOUT: Duration = Duration::from_secs(20);
@@ -311,6 +359,13 @@ impl Station {
                     }
                 });
             }
+            Command::Probe => {
+                let Some(balance) = self.balance.clone() else { return };
+                self.runtime.spawn(async move {
+                    let found = balance.probe(PROBE_LISTEN).await;
+                    outbox.send(Outcome::Notice(probe_words(&found)));
+                });
+            }
             Command::Signal(signal) => self.signals.signal(signal),
         }
     }
@@ -469,6 +524,36 @@ mod tests {
     use super::*;
 
     const MB: u64 = 1_000_000;
+
+    #[test]
+    fn a_probe_is_told_in_words_a_supervisor_can_act_on() {
+        use touchstone_scales::Protocol;
+        use touchstone_scales::driver::SerialSettings;
+        use touchstone_scales::driver::probe::ProbeReport;
+        let sample = touchstone_scales::decode_line(
+            Protocol::MtSics,
+            b"S S      0.000 g\r\n",
+            std::time::Instant::now(),
+        )
+        .unwrap();
+        let report = ProbeReport {
+            protocol: Protocol::MtSics,
+            serial: SerialSettings::defaults_for(Protocol::MtSics),
+            identity: touchstone_model::event::BalanceIdentity {
+                protocol: "mt-sics".into(),
+                model: Some("XS204".into()),
+                serial: Some("B123".into()),
+            },
+            sample,
+            streaming: false,
+        };
+        assert_eq!(
+            probe_words(&Ok(Some(report))),
+            "Probe: a mt-sics balance (XS204, serial B123) answered at 9600 baud 8N1; it answers \
+         requests; it read S S      0.000 g."
+        );
+        assert!(probe_words(&Ok(None)).starts_with("Probe: no balance answered"));
+    }
 
     #[test]
     fn disk_levels_warn_long_before_the_disk_is_full() {

@@ -315,6 +315,7 @@ pub fn weight_words(view: Option<&BalanceView>) -> (String, String, String, Colo
             ConnectionState::Garbled => "Balance unreadable: check its settings".to_owned(),
             ConnectionState::Disconnected { .. } => "Balance not connected".to_owned(),
             ConnectionState::WrongBalance { .. } => "Wrong balance on this port".to_owned(),
+            ConnectionState::Probing => "Balance: probing its settings".to_owned(),
             ConnectionState::Stopped | ConnectionState::Connected => "Balance stopped".to_owned(),
         };
         return ("----".into(), String::new(), state, RED);
@@ -899,6 +900,9 @@ pub fn action_list(frame: &Frame<'_>) -> Vec<(String, Color32, Action)> {
         Screen::Settings => {
             if frame.balance_can.identify {
                 add("Ask balance identity", CARD, Action::IdentifyBalance);
+            }
+            if frame.balance.is_some() {
+                add("Probe balance", CARD, Action::ProbeBalance);
             }
             balance_buttons(frame.balance_can, &mut add);
             add("Back", CARD, Action::Dismiss);

@@ -150,3 +150,31 @@ async fn probe_finds_each_family_and_its_identity() {
         task.await.unwrap();
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_probe_through_the_driver_names_the_balance_and_gives_the_port_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = SimBalance::start(sim_config(Protocol::MtSics, dir.path())).await.unwrap();
+    let balance = Balance::spawn(driver_config(Protocol::MtSics, sim.path())).unwrap();
+    reaches(&balance, |s| *s == ConnectionState::Connected).await;
+
+    let mut states = balance.watch();
+    let saw_probing = tokio::spawn(async move {
+        let probing = states.wait_for(|v| v.state == ConnectionState::Probing);
+        tokio::time::timeout(WAIT, probing).await.is_ok()
+    });
+    let report = balance.probe(Duration::from_millis(300)).await.unwrap().unwrap();
+    assert_eq!(report.protocol, Protocol::MtSics);
+    assert_eq!(report.serial.baud, 9600);
+    assert!(saw_probing.await.unwrap(), "the view showed the port being probed");
+
+    // The driver opened the port again with its own settings and weighs as before.
+    reaches(&balance, |s| *s == ConnectionState::Connected).await;
+    sim.place(Decimal::new(3_210, 3)).await.unwrap();
+    let mut view = balance.watch();
+    let loaded =
+        view.wait_for(|v| v.latest.as_ref().and_then(|r| r.number).is_some_and(|n| !n.is_zero()));
+    tokio::time::timeout(WAIT, loaded).await.unwrap().unwrap();
+    let captured = balance.capture_stable(WAIT).await.unwrap();
+    assert_eq!(captured.reading.grams.map(|g| g.value()), Some(Decimal::new(3_210, 3)));
+}

@@ -220,7 +220,9 @@ async fn build(state: &AppState, params: &PeriodQuery, query: &str) -> PageResul
         @if !bars.is_empty() {
             figure {
                 (chart::bars("Time per stage visit", &bars, &series, hours_words))
-                figcaption { "Time per stage visit, finished in " (super::period_words(choice)) "." }
+                figcaption {
+                    "Time per stage visit, finished in " (super::period_words(choice)) "."
+                }
             }
         }
         (table.html(query))

@@ -74,6 +74,8 @@ pub enum Action {
     Zero,
     /// Ask the balance for its serial number and model (changes nothing on it).
     IdentifyBalance,
+    /// Try the common serial settings and families on the balance's port.
+    ProbeBalance,
     /// Show the hold reasons.
     Hold,
     /// Hold the job for this reason.
@@ -129,6 +131,8 @@ pub enum Command {
     Zero,
     /// Ask the balance who it is.
     Identify,
+    /// Probe the balance's port.
+    Probe,
     /// Sound and light.
     Signal(Signal),
 }
@@ -603,6 +607,7 @@ impl Bench {
             Action::Tare => vec![Command::Tare],
             Action::Zero => vec![Command::Zero],
             Action::IdentifyBalance => vec![Command::Identify],
+            Action::ProbeBalance => vec![Command::Probe],
             _ => self.job_action(action, master, now),
         }
     }

@@ -334,6 +334,9 @@ fn settings_open_only_for_a_supervisor_badge() {
     d.scan(HANNAH);
     assert_eq!(d.bench.screen(), &Screen::Settings);
     assert_eq!(d.facts(), ["signed_in"]);
+    // A probe of the balance's port is asked of the station and records nothing.
+    assert_eq!(d.tap(Action::ProbeBalance), [Command::Probe]);
+    assert_eq!(d.facts(), ["signed_in"]);
 }
 
 #[test]

@@ -42,10 +42,15 @@ pub struct Captured {
     pub identity: BalanceIdentity,
 }
 
+/// What a probe found, or nothing when no balance answered.
+type ProbeResult = Result<Option<probe::ProbeReport>, DriverError>;
+
 /// What the handle asks of the task.
 #[derive(Debug)]
 enum Request {
     Send(Command, oneshot::Sender<Result<(), DriverError>>),
+    /// Close the port, probe it (each attempt listening this long), reopen it.
+    Probe(Duration, oneshot::Sender<ProbeResult>),
 }
 
 /// A running balance driver. Dropping it stops the task.
@@ -143,6 +148,19 @@ impl Balance {
         let (reply, answer) = oneshot::channel();
         self.requests
             .send(Request::Send(command, reply))
+            .await
+            .map_err(|_closed| DriverError::Stopped)?;
+        answer.await.map_err(|_closed| DriverError::Stopped)?
+    }
+
+    /// Closes the port, tries the common serial settings and every family on it as
+    /// `touchstone-scale probe` does (never a command that tares or zeroes), and reopens it
+    /// with the configured settings; `listen` is how long each attempt waits for bytes. For a
+    /// supervisor finding out why a balance reads garbled or silent.
+    pub async fn probe(&self, listen: Duration) -> ProbeResult {
+        let (reply, answer) = oneshot::channel();
+        self.requests
+            .send(Request::Probe(listen, reply))
             .await
             .map_err(|_closed| DriverError::Stopped)?;
         answer.await.map_err(|_closed| DriverError::Stopped)?

@@ -32,6 +32,8 @@ pub enum ConnectionState {
         /// The serial number reported.
         found: String,
     },
+    /// The port is closed while the common settings and families are tried on it.
+    Probing,
     /// The driver was stopped.
     Stopped,
 }
@@ -67,6 +69,7 @@ impl fmt::Display for ConnectionState {
             ConnectionState::WrongBalance { expected, found } => {
                 write!(f, "wrong balance: expected serial {expected}, found {found}")
             }
+            ConnectionState::Probing => f.write_str("probing: trying the common settings"),
             ConnectionState::Stopped => f.write_str("stopped"),
         }
     }

@@ -29,6 +29,8 @@ enum SessionEnd {
     Lost(String),
     /// Another balance answered.
     WrongBalance { expected: String, found: String },
+    /// A probe was asked for: the port is closed for it.
+    Probe(Duration, tokio::sync::oneshot::Sender<super::ProbeResult>),
 }
 
 /// One thing that happened while a port was open.
@@ -65,6 +67,11 @@ pub(super) async fn run(
         };
         let state = match end {
             SessionEnd::Shutdown => break,
+            SessionEnd::Probe(listen, reply) => {
+                probe_port(&config, &view, listen, reply).await;
+                backoff = config.reconnect_initial;
+                continue;
+            }
             SessionEnd::Lost(reason) => {
                 tracing::warn!(
                     device = %config.path.display(),
@@ -100,6 +107,10 @@ pub(super) async fn run(
                         let refused = DriverError::NotConnected { state: state.to_string() };
                         let _ = reply.send(Err(refused));
                     }
+                    Some(Request::Probe(listen, reply)) => {
+                        probe_port(&config, &view, listen, reply).await;
+                        break;
+                    }
                 },
             }
         }
@@ -107,6 +118,19 @@ pub(super) async fn run(
     }
     tracing::info!(device = %config.path.display(), "balance driver stopped");
     set_state(&view, ConnectionState::Stopped);
+}
+
+/// Probes the closed port and answers; the caller opens it again afterwards.
+async fn probe_port(
+    config: &DriverConfig,
+    view: &watch::Sender<BalanceView>,
+    listen: Duration,
+    reply: tokio::sync::oneshot::Sender<super::ProbeResult>,
+) {
+    set_state(view, ConnectionState::Probing);
+    tracing::info!(device = %config.path.display(), "probing the balance port");
+    let result = super::probe::probe(&config.path, listen).await;
+    let _ = reply.send(result);
 }
 
 fn set_state(view: &watch::Sender<BalanceView>, state: ConnectionState) {
@@ -253,6 +277,9 @@ impl<'a> Session<'a> {
                     }
                 }
                 Event::Request(None) => return SessionEnd::Shutdown,
+                Event::Request(Some(Request::Probe(listen, reply))) => {
+                    return SessionEnd::Probe(listen, reply);
+                }
                 Event::Request(Some(Request::Send(command, reply))) => {
                     let result = match command_bytes(self.config, command) {
                         None => Err(DriverError::Unsupported {
