@@ -8,18 +8,16 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use axum::extract::{Query, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::Response;
 use maud::html;
 use rust_decimal::Decimal;
 use serde::Deserialize;
 
-use super::auth::Viewer;
 use super::chart::{self, Series};
 use super::view::{Cell, Column, Nav, Page, Table, format_duration};
-use super::{PERIODS, PageResult, Workshop, answer, period_days};
-use crate::http::{AppError, AppState};
+use super::{PERIODS, PageRequest, PageResult, Params, Workshop, period_days};
+use crate::http::AppState;
 use crate::store::dashboard::OpenJob;
 use crate::store::stats;
 
@@ -177,17 +175,10 @@ pub fn period_picker(action: &str, days: i64) -> maud::Markup {
 /// `GET /bottlenecks`
 pub async fn page(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
-    params: Result<Query<PeriodQuery>, axum::extract::rejection::QueryRejection>,
-    query: RawQuery,
+    request: PageRequest,
+    Params(params): Params<PeriodQuery>,
 ) -> Response {
-    let raw = query.0.clone().unwrap_or_default();
-    let result = match params {
-        Ok(Query(params)) => build(&state, &params, &raw).await,
-        Err(err) => Err(AppError::BadRequest(err.body_text())),
-    };
-    answer(result, &viewer, &headers, query)
+    request.answer(async { build(&state, &params?, request.query()).await }.await)
 }
 
 async fn build(state: &AppState, params: &PeriodQuery, query: &str) -> PageResult {

@@ -1,14 +1,12 @@
 //! What the gateway could not accept and why, newest first, a page at a time.
 
-use axum::extract::{Query, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::Response;
 use maud::html;
 use serde::Deserialize;
 
-use super::auth::Viewer;
 use super::view::{Cell, Column, Nav, Page, Table};
-use super::{PageResult, answer};
+use super::{PageRequest, PageResult, Params};
 use crate::http::{AppError, AppState};
 use crate::store::query::DeadLetterRow;
 
@@ -73,17 +71,10 @@ fn table(rows: &[DeadLetterRow]) -> Table {
 /// `GET /dead-letters`
 pub async fn page(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
-    params: Result<Query<DeadLetterQuery>, axum::extract::rejection::QueryRejection>,
-    query: RawQuery,
+    request: PageRequest,
+    Params(params): Params<DeadLetterQuery>,
 ) -> Response {
-    let raw = query.0.clone().unwrap_or_default();
-    let result = match params {
-        Ok(Query(params)) => build(&state, &params, &raw).await,
-        Err(err) => Err(AppError::BadRequest(err.body_text())),
-    };
-    answer(result, &viewer, &headers, query)
+    request.answer(async { build(&state, &params?, request.query()).await }.await)
 }
 
 async fn build(state: &AppState, params: &DeadLetterQuery, query: &str) -> PageResult {

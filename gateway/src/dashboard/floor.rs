@@ -7,16 +7,14 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::Response;
 use chrono::{NaiveDate, Utc};
 use maud::html;
 use touchstone_model::metal::{Grams, Metal};
 
-use super::auth::Viewer;
 use super::view::{Cell, Column, Nav, Page, Table, format_age, format_grams};
-use super::{PageResult, Workshop, answer};
+use super::{PageRequest, PageResult, Workshop};
 use crate::http::AppState;
 use crate::store::dashboard::OpenJob;
 use crate::store::query::{AnomalyRow, StationStateRow};
@@ -306,14 +304,8 @@ pub fn anomaly_class(kind: &str) -> &'static str {
 }
 
 /// `GET /`
-pub async fn page(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
-    query: RawQuery,
-) -> Response {
-    let raw = query.0.clone().unwrap_or_default();
-    answer(build(&state, &raw).await, &viewer, &headers, query)
+pub async fn page(State(state): State<AppState>, request: PageRequest) -> Response {
+    request.answer(build(&state, request.query()).await)
 }
 
 async fn build(state: &AppState, query: &str) -> PageResult {

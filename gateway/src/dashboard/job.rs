@@ -1,8 +1,7 @@
 //! One job's whole story: what it is, where it stands, and every event in order with who,
 //! where, when, weights, stones, holds and notes: the chain of custody, printable.
 
-use axum::extract::{Path, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::{Path, State};
 use axum::response::Response;
 use chrono::Utc;
 use maud::{Markup, html};
@@ -12,9 +11,8 @@ use touchstone_model::metal::Grams;
 use touchstone_model::protocol::decode_event;
 use touchstone_model::workshop::{Component, Job};
 
-use super::auth::Viewer;
 use super::view::{Cell, Column, Nav, Page, Table, format_age, format_grams};
-use super::{PageResult, Workshop, answer};
+use super::{PageRequest, PageResult, Workshop};
 use crate::http::{AppError, AppState};
 use crate::store::query::{EventRow, JobStateRow};
 use crate::store::to_us;
@@ -214,17 +212,11 @@ fn component_words(component: &Component) -> String {
 /// `GET /jobs/{id}`
 pub async fn page(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
+    request: PageRequest,
     Path(id): Path<String>,
-    query: RawQuery,
 ) -> Response {
-    let raw = query.0.clone().unwrap_or_default();
-    let result = match JobId::new(id) {
-        Ok(id) => build(&state, &id, &raw).await,
-        Err(err) => Err(AppError::BadRequest(err.to_string())),
-    };
-    answer(result, &viewer, &headers, query)
+    let id = JobId::new(id).map_err(|err| AppError::BadRequest(err.to_string()));
+    request.answer(async { build(&state, &id?, request.query()).await }.await)
 }
 
 async fn build(state: &AppState, id: &JobId, query: &str) -> PageResult {

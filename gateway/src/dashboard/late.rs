@@ -8,16 +8,14 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use axum::extract::{Query, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::Response;
 use chrono::{NaiveDate, Utc};
 use maud::html;
 use serde::Deserialize;
 
-use super::auth::Viewer;
 use super::view::{Cell, Column, Nav, Page, Table, format_age, format_time};
-use super::{PageResult, Workshop, answer};
+use super::{PageRequest, PageResult, Params, Workshop};
 use crate::http::{AppError, AppState};
 use crate::store::dashboard::OpenJob;
 use crate::store::{stats, to_us};
@@ -203,17 +201,10 @@ pub async fn recent_medians(
 /// `GET /late`
 pub async fn page(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
-    params: Result<Query<LateQuery>, axum::extract::rejection::QueryRejection>,
-    query: RawQuery,
+    request: PageRequest,
+    Params(params): Params<LateQuery>,
 ) -> Response {
-    let raw = query.0.clone().unwrap_or_default();
-    let result = match params {
-        Ok(Query(params)) => build(&state, &params, &raw).await,
-        Err(err) => Err(AppError::BadRequest(err.body_text())),
-    };
-    answer(result, &viewer, &headers, query)
+    request.answer(async { build(&state, &params?, request.query()).await }.await)
 }
 
 async fn build(state: &AppState, params: &LateQuery, query: &str) -> PageResult {

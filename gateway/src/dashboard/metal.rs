@@ -11,7 +11,7 @@
 use std::collections::BTreeMap;
 
 use axum::Form;
-use axum::extract::{Query, RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::{Datelike, Utc};
@@ -27,7 +27,7 @@ use super::bottlenecks::{PeriodQuery, period_picker};
 use super::chart::{self, Series};
 use super::floor::{fine_of, metal_word};
 use super::view::{Cell, Column, Nav, Page, Table, format_money, format_percent};
-use super::{PageResult, Workshop, answer, period_days};
+use super::{PageRequest, PageResult, Params, Workshop, period_days};
 use crate::http::{AppError, AppState};
 use crate::store::dashboard::{LossGroup, LossSlot, MetalPrice, OpenJob};
 use crate::store::stats::{self, Period};
@@ -395,17 +395,11 @@ fn prices_table(prices: &[MetalPrice]) -> Table {
 /// `GET /metal`
 pub async fn page(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
-    params: Result<Query<PeriodQuery>, axum::extract::rejection::QueryRejection>,
-    query: RawQuery,
+    request: PageRequest,
+    Params(params): Params<PeriodQuery>,
 ) -> Response {
-    let raw = query.0.clone().unwrap_or_default();
-    let result = match params {
-        Ok(Query(params)) => build(&state, &viewer, &params, &raw).await,
-        Err(err) => Err(AppError::BadRequest(err.body_text())),
-    };
-    answer(result, &viewer, &headers, query)
+    let viewer = &request.viewer;
+    request.answer(async { build(&state, viewer, &params?, request.query()).await }.await)
 }
 
 async fn build(state: &AppState, viewer: &Viewer, params: &PeriodQuery, query: &str) -> PageResult {

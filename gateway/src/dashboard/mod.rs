@@ -33,8 +33,9 @@ pub mod view;
 use std::collections::HashMap;
 
 use axum::Router;
-use axum::extract::RawQuery;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{FromRequestParts, Query};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use touchstone_model::ids::StageId;
@@ -176,16 +177,53 @@ impl Workshop {
 /// A page handler's result: the page, or an error shown as a page.
 pub type PageResult = Result<Page, AppError>;
 
-/// Answers with `page` as the request asks (whole, partial or CSV), or with an error page.
-pub fn answer(
-    result: PageResult,
-    viewer: &Viewer,
-    headers: &HeaderMap,
-    query: RawQuery,
-) -> Response {
-    match result {
-        Ok(page) => page.respond(Some(viewer), &Render::from_request(headers, query.0.as_deref())),
-        Err(err) => error_response(err, Some(viewer)),
+/// A request for a page: who asks and how they want the answer (whole, partial or CSV, with
+/// the raw query string for the links a page builds). Without a session it redirects to the
+/// sign-in page.
+#[derive(Debug)]
+pub struct PageRequest {
+    /// Who asks.
+    pub viewer: Viewer,
+    /// Whole, partial or CSV.
+    pub render: Render,
+}
+
+impl PageRequest {
+    /// The raw query string.
+    pub fn query(&self) -> &str {
+        &self.render.query
+    }
+
+    /// Answers with the page as asked, or with an error page.
+    pub fn answer(&self, result: PageResult) -> Response {
+        match result {
+            Ok(page) => page.respond(Some(&self.viewer), &self.render),
+            Err(err) => error_response(err, Some(&self.viewer)),
+        }
+    }
+}
+
+impl FromRequestParts<AppState> for PageRequest {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        let viewer = Viewer::from_request_parts(parts, state).await?;
+        let render = Render::from_request(&parts.headers, parts.uri.query());
+        Ok(PageRequest { viewer, render })
+    }
+}
+
+/// A page's query parameters, or what was wrong with them; never rejects, so that a bad
+/// parameter is told on a page.
+#[derive(Debug)]
+pub struct Params<T>(pub Result<T, AppError>);
+
+impl<T: serde::de::DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for Params<T> {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let parsed = Query::<T>::from_request_parts(parts, state).await;
+        Ok(Params(parsed.map(|Query(q)| q).map_err(|err| AppError::BadRequest(err.body_text()))))
     }
 }
 

@@ -1,16 +1,14 @@
 //! Search by job number, customer reference, stone or certificate number, or person; and the
 //! open jobs at one stage or station, which the floor board links to.
 
-use axum::extract::{Query, RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::Response;
 use maud::html;
 use serde::Deserialize;
 
-use super::auth::Viewer;
 use super::late::position;
 use super::view::{Cell, Column, Nav, Page, Table};
-use super::{PageResult, Workshop, answer};
+use super::{PageRequest, PageResult, Params, Workshop};
 use crate::http::{AppError, AppState};
 use crate::store::dashboard::OpenJob;
 use crate::store::query::JobFilter;
@@ -56,17 +54,10 @@ fn open_job_table(id: &'static str, jobs: &[&OpenJob], workshop: &Workshop) -> T
 /// `GET /search`
 pub async fn page(
     State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
-    params: Result<Query<SearchQuery>, axum::extract::rejection::QueryRejection>,
-    query: RawQuery,
+    request: PageRequest,
+    Params(params): Params<SearchQuery>,
 ) -> Response {
-    let raw = query.0.clone().unwrap_or_default();
-    let result = match params {
-        Ok(Query(params)) => build(&state, &params, &raw).await,
-        Err(err) => Err(AppError::BadRequest(err.body_text())),
-    };
-    answer(result, &viewer, &headers, query)
+    request.answer(async { build(&state, &params?, request.query()).await }.await)
 }
 
 async fn build(state: &AppState, params: &SearchQuery, query: &str) -> PageResult {

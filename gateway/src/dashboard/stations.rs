@@ -5,15 +5,13 @@
 //! bench whose heartbeats stopped without a last will (a broker restart can lose one) is shown
 //! as silent once none has come for [`STALE`].
 
-use axum::extract::{RawQuery, State};
-use axum::http::HeaderMap;
+use axum::extract::State;
 use axum::response::Response;
 use chrono::Utc;
 use maud::html;
 
-use super::auth::Viewer;
 use super::view::{Cell, Column, Nav, Page, Table, format_age};
-use super::{PageResult, Workshop, answer};
+use super::{PageRequest, PageResult, Workshop};
 use crate::http::AppState;
 use crate::store::query::StationStateRow;
 use crate::store::to_us;
@@ -121,14 +119,8 @@ pub fn table(workshop: &Workshop, states: &[StationStateRow], now_us: i64) -> Ta
 }
 
 /// `GET /stations`
-pub async fn page(
-    State(state): State<AppState>,
-    viewer: Viewer,
-    headers: HeaderMap,
-    query: RawQuery,
-) -> Response {
-    let raw = query.0.clone().unwrap_or_default();
-    answer(build(&state, &raw).await, &viewer, &headers, query)
+pub async fn page(State(state): State<AppState>, request: PageRequest) -> Response {
+    request.answer(build(&state, request.query()).await)
 }
 
 async fn build(state: &AppState, query: &str) -> PageResult {

@@ -99,17 +99,7 @@ impl Store {
             .bind(limit)
             .fetch_all(self.pool())
             .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(DeadLetterRow {
-                    id: row.try_get("id")?,
-                    received_us: row.try_get("received_us")?,
-                    topic: row.try_get("topic")?,
-                    reason: row.try_get("reason")?,
-                    payload: row.try_get("payload")?,
-                })
-            })
-            .collect()
+        rows.iter().map(dead_letter).collect()
     }
 
     /// Dead letters with an id below `before`, newest first, at most `limit`.
@@ -126,17 +116,7 @@ impl Store {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(DeadLetterRow {
-                    id: row.try_get("id")?,
-                    received_us: row.try_get("received_us")?,
-                    topic: row.try_get("topic")?,
-                    reason: row.try_get("reason")?,
-                    payload: row.try_get("payload")?,
-                })
-            })
-            .collect()
+        rows.iter().map(dead_letter).collect()
     }
 
     /// The latest `limit` anomalies, newest first.
@@ -176,6 +156,16 @@ impl Store {
 }
 
 const ANOMALY_COLUMNS: &str = "id, event_id, station_id, job_id, kind, detail, created_us";
+
+fn dead_letter(row: &AnyRow) -> Result<DeadLetterRow, StoreError> {
+    Ok(DeadLetterRow {
+        id: row.try_get("id")?,
+        received_us: row.try_get("received_us")?,
+        topic: row.try_get("topic")?,
+        reason: row.try_get("reason")?,
+        payload: row.try_get("payload")?,
+    })
+}
 
 fn anomaly(row: &AnyRow) -> Result<AnomalyRow, StoreError> {
     Ok(AnomalyRow {
