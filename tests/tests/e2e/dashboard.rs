@@ -170,9 +170,21 @@ async fn a_manager_follows_the_floor_live_in_a_real_browser() -> anyhow::Result<
     let row = lines.find(|l| l.starts_with(&format!("{stage},"))).context("the stage's row")?;
     assert_eq!(row.split(',').nth(1), Some((before + 1).to_string().as_str()), "{csv}");
 
-    // Something refused, so the dead letters page has a line to show.
+    // Something refused, so the dead letters page has a line to show, and the bench's
+    // heartbeat, so the stations page shows it online.
     let topic = touchstone_model::protocol::topics::events(&bench.station);
     bench.publish_raw(&topic, b"{\"v\": 1, \"station\": ".to_vec()).await?;
+    let status = json!({
+        "v": 1, "station": bench.station.as_str(), "online": true, "backlog": 3,
+        "balance": "connected", "balance_detail": "/dev/ttyUSB0", "version": "0.1.0",
+    });
+    let status_topic = touchstone_model::protocol::topics::status(&bench.station);
+    bench.publish_raw(&status_topic, serde_json::to_vec(&status)?).await?;
+    let online = async || {
+        let stations = gateway.get("/api/v1/stations").await.unwrap_or_default();
+        stations["stations"].as_array().is_some_and(|all| all.iter().any(|s| s["online"] == true))
+    };
+    wait_for("the heartbeat to be stored", Duration::from_secs(5), online).await?;
     screenshots(&browser, &base, &job).await?;
 
     // Signing out ends the session: the board sends to the sign-in page again.
