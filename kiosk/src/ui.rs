@@ -218,7 +218,7 @@ fn header(ui: &mut Ui, frame: &Frame<'_>) {
         }
         ui.add_space(14.0);
         let who = match frame.bench.operator() {
-            Some(op) if wide => format!("{} ({})", op.name, role_words(op.role)),
+            Some(op) if wide => format!("{} ({})", op.name, op.role.as_str()),
             Some(op) => op.name.clone(),
             None => "Nobody signed in".to_owned(),
         };
@@ -282,15 +282,6 @@ fn ago(now: DateTime<Utc>, since: DateTime<Utc>) -> String {
         0 => "just now".into(),
         1..=59 => format!("{minutes} min"),
         _ => format!("{} h {} min", minutes / 60, minutes % 60),
-    }
-}
-
-fn role_words(role: touchstone_model::workshop::Role) -> &'static str {
-    use touchstone_model::workshop::Role;
-    match role {
-        Role::Worker => "worker",
-        Role::Supervisor => "supervisor",
-        Role::Manager => "manager",
     }
 }
 

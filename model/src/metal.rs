@@ -177,6 +177,46 @@ pub enum Metal {
     Palladium,
 }
 
+impl Metal {
+    /// Every metal, in order.
+    pub const ALL: [Metal; 4] = [Metal::Gold, Metal::Silver, Metal::Platinum, Metal::Palladium];
+
+    /// Its name as the wire, files and databases write it: `gold`, `silver`, ...
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Metal::Gold => "gold",
+            Metal::Silver => "silver",
+            Metal::Platinum => "platinum",
+            Metal::Palladium => "palladium",
+        }
+    }
+}
+
+/// A name that is none of the ones a closed list allows.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("`{text}` is not a {what} ({allowed})")]
+pub struct UnknownName {
+    /// What was asked for: "metal", "role".
+    pub what: &'static str,
+    /// The text given.
+    pub text: String,
+    /// The names allowed, in words.
+    pub allowed: &'static str,
+}
+
+impl FromStr for Metal {
+    type Err = UnknownName;
+
+    /// Parses a metal's name, in lower case.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Metal::ALL.into_iter().find(|m| m.as_str() == text).ok_or_else(|| UnknownName {
+            what: "metal",
+            text: text.to_owned(),
+            allowed: "gold, silver, platinum or palladium",
+        })
+    }
+}
+
 /// An alloy the workshop works: its code, the metal, and the fineness used for fine weight.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -201,6 +241,17 @@ impl Alloy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn metal_names_match_the_wire_and_parse_back() {
+        for metal in Metal::ALL {
+            let wire = serde_json::to_value(metal).unwrap();
+            assert_eq!(wire, metal.as_str());
+            assert_eq!(metal.as_str().parse::<Metal>(), Ok(metal));
+        }
+        let err = "tin".parse::<Metal>().unwrap_err();
+        assert_eq!(err.to_string(), "`tin` is not a metal (gold, silver, platinum or palladium)");
+    }
 
     fn g(text: &str) -> Grams {
         text.parse().unwrap()

@@ -163,9 +163,34 @@ pub enum Role {
 }
 
 impl Role {
+    /// Its name as the wire, files and databases write it: `worker`, `supervisor`, `manager`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Worker => "worker",
+            Role::Supervisor => "supervisor",
+            Role::Manager => "manager",
+        }
+    }
+
     /// Whether this role may override an interlock at a bench.
     pub fn may_override(self) -> bool {
         matches!(self, Role::Supervisor | Role::Manager)
+    }
+}
+
+impl std::str::FromStr for Role {
+    type Err = crate::metal::UnknownName;
+
+    /// Parses a role's name, in lower case.
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        [Role::Worker, Role::Supervisor, Role::Manager]
+            .into_iter()
+            .find(|r| r.as_str() == text)
+            .ok_or_else(|| crate::metal::UnknownName {
+                what: "role",
+                text: text.to_owned(),
+                allowed: "worker, supervisor or manager",
+            })
     }
 }
 
@@ -219,6 +244,15 @@ impl LossBand {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn role_names_match_the_wire_and_parse_back() {
+        for role in [Role::Worker, Role::Supervisor, Role::Manager] {
+            assert_eq!(serde_json::to_value(role).unwrap(), role.as_str());
+            assert_eq!(role.as_str().parse::<Role>(), Ok(role));
+        }
+        assert!("boss".parse::<Role>().is_err());
+    }
 
     fn job_json() -> &'static str {
         r#"{

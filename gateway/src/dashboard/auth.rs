@@ -63,15 +63,6 @@ impl Viewer {
     pub fn sees_money(&self) -> bool {
         self.role == Role::Manager
     }
-
-    /// The role in words.
-    pub fn role_name(&self) -> &'static str {
-        match self.role {
-            Role::Manager => "manager",
-            Role::Supervisor => "supervisor",
-            Role::Worker => "worker",
-        }
-    }
 }
 
 /// Why a request has no viewer: it is sent to the sign-in page.

@@ -166,16 +166,6 @@ fn metals(board: &Board) -> Vec<Metal> {
     board.fine.keys().copied().collect()
 }
 
-/// A metal's name in a column heading.
-pub fn metal_word(metal: Metal) -> &'static str {
-    match metal {
-        Metal::Gold => "gold",
-        Metal::Silver => "silver",
-        Metal::Platinum => "platinum",
-        Metal::Palladium => "palladium",
-    }
-}
-
 fn fine_cells(fine: &FineByMetal, metals: &[Metal]) -> Vec<Cell> {
     metals.iter().map(|m| Cell::grams_or_blank(fine.get(m).copied().unwrap_or_default())).collect()
 }
@@ -190,7 +180,7 @@ fn age_cell(now_us: i64, since: Option<i64>) -> Cell {
 /// The board's tables.
 pub fn tables(board: &Board, workshop: &Workshop, now_us: i64) -> Vec<Table> {
     let metals = metals(board);
-    let fine_columns = || metals.iter().map(|m| Column::number(format!("Fine {}", metal_word(*m))));
+    let fine_columns = || metals.iter().map(|m| Column::number(format!("Fine {}", m.as_str())));
 
     let mut columns = vec![
         Column::text("Stage"),
@@ -321,7 +311,7 @@ async fn build(state: &AppState, query: &str) -> PageResult {
     let fine = board
         .fine
         .iter()
-        .map(|(m, g)| format!("{} fine {}", format_grams(*g), metal_word(*m)))
+        .map(|(m, g)| format!("{} fine {}", format_grams(*g), m.as_str()))
         .collect::<Vec<_>>();
     let body = html! {
         div.cards {

@@ -25,7 +25,7 @@ use touchstone_model::workshop::LossBand;
 use super::auth::{self, Viewer};
 use super::bottlenecks::{PeriodQuery, period_picker};
 use super::chart::{self, Series};
-use super::floor::{fine_of, metal_word};
+use super::floor::fine_of;
 use super::view::{Cell, Column, Nav, Page, Table, format_money, format_percent};
 use super::{PageRequest, PageResult, Params, Workshop, period_days};
 use crate::http::{AppError, AppState};
@@ -279,7 +279,7 @@ fn held_table(
         .map(|(_, who, metal, h)| {
             let mut row = vec![
                 Cell::text(who),
-                Cell::text(metal_word(metal)),
+                Cell::text(metal.as_str()),
                 Cell::count(i64::try_from(h.jobs).unwrap_or(i64::MAX)),
                 Cell::grams(h.gross),
                 Cell::grams(h.fine),
@@ -370,7 +370,7 @@ fn prices_table(prices: &[MetalPrice]) -> Table {
         .iter()
         .map(|p| {
             vec![
-                Cell::text(metal_word(p.metal)),
+                Cell::text(p.metal.as_str()),
                 Cell::pair(format!("{} {}", p.currency, p.per_gram), p.per_gram.to_string()),
                 Cell::text(p.currency.clone()),
                 Cell::time(p.updated_us),
@@ -449,7 +449,7 @@ async fn build(state: &AppState, viewer: &Viewer, params: &PeriodQuery, query: &
         .into_iter()
         .enumerate()
         .map(|(i, (metal, points))| {
-            (Series { name: metal_word(metal), class: classes[i % 4] }, points)
+            (Series { name: metal.as_str(), class: classes[i % 4] }, points)
         })
         .collect();
     let body = html! {
@@ -488,8 +488,8 @@ async fn build(state: &AppState, viewer: &Viewer, params: &PeriodQuery, query: &
             form.price method="post" action="/metal/prices" {
                 label { "Metal"
                     select name="metal" {
-                        @for m in [Metal::Gold, Metal::Silver, Metal::Platinum, Metal::Palladium] {
-                            option value=(metal_word(m)) { (metal_word(m)) }
+                        @for m in Metal::ALL {
+                            option value=(m.as_str()) { (m.as_str()) }
                         }
                     }
                 }
@@ -526,10 +526,7 @@ pub fn parse_price(
     currency: &str,
     by: &str,
 ) -> Result<MetalPrice, AppError> {
-    let metal: Metal = serde_json::from_value(serde_json::Value::String(
-        metal.trim().to_lowercase(),
-    ))
-    .map_err(|_| {
+    let metal: Metal = metal.trim().to_lowercase().parse().map_err(|_| {
         AppError::BadRequest(format!(
             "metal must be gold, silver, platinum or palladium, not `{metal}`"
         ))
@@ -589,7 +586,7 @@ pub async fn set_price(
     }
     tracing::info!(
         user = %viewer.username,
-        metal = metal_word(price.metal),
+        metal = price.metal.as_str(),
         per_gram = %price.per_gram,
         currency = %price.currency,
         "metal price set"

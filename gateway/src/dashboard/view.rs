@@ -363,7 +363,7 @@ pub fn document(title: &str, nav: Nav, viewer: Option<&Viewer>, main: &Markup) -
                         }
                         div.who {
                             span #live.live title="Live updates" { "Live" }
-                            span.user { (viewer.name) " · " (viewer.role_name()) }
+                            span.user { (viewer.name) " · " (viewer.role.as_str()) }
                             form method="post" action="/logout" {
                                 button type="submit" { "Sign out" }
                             }

@@ -144,11 +144,11 @@ pub(super) fn parse(kind: Kind, bytes: &[u8]) -> Result<(Batch, Vec<Problem>), R
 }
 
 fn parse_metal(text: &str) -> Option<Metal> {
-    serde_json::from_value(serde_json::Value::String(text.to_ascii_lowercase())).ok()
+    text.to_ascii_lowercase().parse().ok()
 }
 
 fn parse_role(text: &str) -> Option<Role> {
-    serde_json::from_value(serde_json::Value::String(text.to_ascii_lowercase())).ok()
+    text.to_ascii_lowercase().parse().ok()
 }
 
 impl Items {

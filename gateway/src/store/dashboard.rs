@@ -141,15 +141,6 @@ fn corrupt(what: &'static str, id: &str, message: &str) -> StoreError {
     StoreError::Corrupt { what, id: id.to_owned(), source: serde::de::Error::custom(message) }
 }
 
-fn metal_name(metal: Metal) -> &'static str {
-    match metal {
-        Metal::Gold => "gold",
-        Metal::Silver => "silver",
-        Metal::Platinum => "platinum",
-        Metal::Palladium => "palladium",
-    }
-}
-
 impl Store {
     /// Every job that has not finished its route, started or not, in job order.
     pub async fn open_jobs(&self) -> Result<Vec<OpenJob>, StoreError> {
@@ -254,7 +245,8 @@ impl Store {
                 let metal: String = row.try_get("metal")?;
                 let per_gram: String = row.try_get("per_gram")?;
                 Ok(MetalPrice {
-                    metal: serde_json::from_value(serde_json::Value::String(metal.clone()))
+                    metal: metal
+                        .parse()
                         .map_err(|_| corrupt("metal price", &metal, "unknown metal"))?,
                     per_gram: per_gram
                         .parse()
@@ -275,7 +267,7 @@ impl Store {
              per_gram = excluded.per_gram, currency = excluded.currency, \
              updated_us = excluded.updated_us, updated_by = excluded.updated_by",
         )
-        .bind(metal_name(price.metal))
+        .bind(price.metal.as_str())
         .bind(price.per_gram.to_string())
         .bind(&price.currency)
         .bind(price.updated_us)

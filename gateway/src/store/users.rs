@@ -35,18 +35,11 @@ pub struct SessionRow {
     pub last_seen_us: i64,
 }
 
-fn role_name(role: Role) -> &'static str {
-    match role {
-        Role::Worker => "worker",
-        Role::Supervisor => "supervisor",
-        Role::Manager => "manager",
-    }
-}
-
 fn user(row: &AnyRow) -> Result<UserRow, StoreError> {
     let username: String = row.try_get("username")?;
     let role: String = row.try_get("role")?;
-    let role = serde_json::from_value(serde_json::Value::String(role)).map_err(|source| {
+    let role = role.parse().map_err(|err: touchstone_model::metal::UnknownName| {
+        let source = serde::de::Error::custom(err);
         StoreError::Corrupt { what: "user role", id: username.clone(), source }
     })?;
     Ok(UserRow {
@@ -69,7 +62,7 @@ impl Store {
         )
         .bind(&user.username)
         .bind(&user.display_name)
-        .bind(role_name(user.role))
+        .bind(user.role.as_str())
         .bind(&user.password_hash)
         .bind(i64::from(user.disabled))
         .bind(now_us)
