@@ -184,10 +184,8 @@ pub async fn page(
 async fn build(state: &AppState, params: &PeriodQuery, query: &str) -> PageResult {
     let choice = period_days(params.days.as_deref())?;
     let (period, days) = super::period_until_now(choice);
-    let mut workshop = Workshop::load(state).await?;
+    let (workshop, jobs) = Workshop::load_with_open_jobs(state).await?;
     let histograms = state.store.stage_histograms(period).await?;
-    let jobs = state.store.open_jobs().await?;
-    workshop.order_stages(jobs.iter().map(|j| j.route.as_slice()));
     let flows = flows(&histograms, &jobs, &workshop, days);
     let table = table(&flows, &workshop, days);
     let bottleneck = flows.iter().find(|f| f.bottleneck);

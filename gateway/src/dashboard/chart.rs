@@ -30,6 +30,15 @@ fn shorten(text: &str, max: usize) -> String {
     format!("{}\u{2026}", cut.trim_end())
 }
 
+/// The opening of a chart of `width` x `height` user units, named `title` for screen readers.
+fn open_svg(title: &str, width: f64, height: f64) -> String {
+    let title = escape(title);
+    format!(
+        r#"<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{title}">{}"#,
+        format_args!("<title>{title}</title>")
+    )
+}
+
 fn legend(svg: &mut String, series: &[Series], y: f64) {
     let mut x = 0.0;
     for s in series {
@@ -63,16 +72,7 @@ pub fn bars(
     let max = rows.iter().flat_map(|(_, v)| v.iter().copied()).fold(0.0_f64, f64::max);
     let group = BAR * f64::from(u32::try_from(series.len()).unwrap_or(1)) + 10.0;
     let height = 28.0 + group * f64::from(u32::try_from(rows.len()).unwrap_or(0));
-    let mut svg = format!(
-        concat!(
-            r#"<svg class="chart" viewBox="0 0 {WIDTH} {height}" role="img" aria-label="{}">"#,
-            "<title>{}</title>"
-        ),
-        escape(title),
-        escape(title),
-        WIDTH = WIDTH,
-        height = height
-    );
+    let mut svg = open_svg(title, WIDTH, height);
     legend(&mut svg, series, 14.0);
     for (i, (name, values)) in rows.iter().enumerate() {
         let top = 28.0 + group * f64::from(u32::try_from(i).unwrap_or(0));
@@ -127,16 +127,7 @@ pub fn lines(
     let x_of =
         |i: usize| LEFT + (WIDTH - LEFT - 10.0) * f64::from(u32::try_from(i).unwrap_or(0)) / count;
     let y_of = |v: f64| TOP + (HEIGHT - TOP - BOTTOM) * (1.0 - v / max);
-    let mut svg = format!(
-        concat!(
-            r#"<svg class="chart" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" aria-label="{}">"#,
-            "<title>{}</title>"
-        ),
-        escape(title),
-        escape(title),
-        WIDTH = WIDTH,
-        HEIGHT = HEIGHT
-    );
+    let mut svg = open_svg(title, WIDTH, HEIGHT);
     let names: Vec<Series> = series.iter().map(|(s, _)| *s).collect();
     legend(&mut svg, &names, 14.0);
     for v in [0.0, max / 2.0, max] {

@@ -299,9 +299,7 @@ pub async fn page(State(state): State<AppState>, request: PageRequest) -> Respon
 }
 
 async fn build(state: &AppState, query: &str) -> PageResult {
-    let mut workshop = Workshop::load(state).await?;
-    let jobs = state.store.open_jobs().await?;
-    workshop.order_stages(jobs.iter().map(|j| j.route.as_slice()));
+    let (workshop, jobs) = Workshop::load_with_open_jobs(state).await?;
     let stations = state.store.station_states().await?;
     let anomalies = state.store.anomalies_latest(15).await?;
     let now = Utc::now();

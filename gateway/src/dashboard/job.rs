@@ -245,10 +245,12 @@ async fn build(state: &AppState, id: &JobId, query: &str) -> PageResult {
     let anomalies = store.anomalies_of_events(&ids).await?;
     let alloy = workshop.alloys.get(job.alloy.as_str());
     let now = Utc::now();
-    let late = job.due < now.date_naive()
-        && !row.as_ref().is_some_and(|r| {
-            r.stage.as_deref() == job.route.last().map(|s| s.as_str()) && !r.in_progress
-        });
+    let progress = touchstone_model::rules::JobProgress {
+        stage: row.as_ref().and_then(|r| r.stage.as_deref()).and_then(|s| s.parse().ok()),
+        in_progress: row.as_ref().is_some_and(|r| r.in_progress),
+        held: row.as_ref().is_some_and(|r| r.held),
+    };
+    let late = job.due < now.date_naive() && !progress.is_complete(&job);
 
     let metal_rows = store
         .metal_totals(id)

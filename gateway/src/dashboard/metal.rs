@@ -405,9 +405,7 @@ pub async fn page(
 async fn build(state: &AppState, viewer: &Viewer, params: &PeriodQuery, query: &str) -> PageResult {
     let days = period_days(params.days.as_deref())?;
     let (period, _) = super::period_until_now(days);
-    let mut workshop = Workshop::load(state).await?;
-    let jobs = state.store.open_jobs().await?;
-    workshop.order_stages(jobs.iter().map(|j| j.route.as_slice()));
+    let (workshop, jobs) = Workshop::load_with_open_jobs(state).await?;
     let loss_groups = state.store.loss_groups(period).await?;
     let loss_slots = state.store.loss_slots(period, trend_step(period)).await?;
     let prices = state.store.metal_prices().await?;

@@ -35,7 +35,7 @@ use std::collections::HashMap;
 use axum::Router;
 use axum::extract::{FromRequestParts, Query};
 use axum::http::request::Parts;
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use touchstone_model::ids::StageId;
@@ -101,6 +101,17 @@ impl Workshop {
                 .collect(),
             bands: store.list::<LossBand>().await?,
         })
+    }
+
+    /// Reads the lists and the open jobs, with the stages in the order the jobs' routes pass
+    /// them: what the pages about work in progress start from.
+    pub async fn load_with_open_jobs(
+        state: &AppState,
+    ) -> Result<(Workshop, Vec<crate::store::dashboard::OpenJob>), AppError> {
+        let mut workshop = Workshop::load(state).await?;
+        let jobs = state.store.open_jobs().await?;
+        workshop.order_stages(jobs.iter().map(|j| j.route.as_slice()));
+        Ok((workshop, jobs))
     }
 
     /// A stage's name, or its id when the master data does not know it.
@@ -284,11 +295,6 @@ fn asset(body: &'static str, content_type: &'static str) -> Response {
     // Links carry the version, so a new release is fetched anew.
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=86400"));
     response
-}
-
-/// The status and page for a 404 under the dashboard.
-pub fn not_found(viewer: &Viewer, what: &str) -> Response {
-    view::error_page(StatusCode::NOT_FOUND, what, Some(viewer))
 }
 
 #[cfg(test)]

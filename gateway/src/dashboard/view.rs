@@ -5,7 +5,6 @@
 //! with the whole document, only its `<main>` (for the live refresh), or one of its tables as
 //! CSV, so every table on every page can be exported without code of its own.
 
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
@@ -448,15 +447,6 @@ pub fn format_percent(percent: Decimal) -> String {
 /// HTML that is already safe, for the few places that build it by hand (inline SVG).
 pub fn raw(text: String) -> Markup {
     PreEscaped(text)
-}
-
-/// Appends `key=value` to a query string being built.
-pub fn push_param(query: &mut String, key: &str, value: &str) {
-    if !query.is_empty() {
-        query.push('&');
-    }
-    let encoded: String = url::form_urlencoded::byte_serialize(value.as_bytes()).collect();
-    let _ = write!(query, "{key}={encoded}");
 }
 
 #[cfg(test)]

@@ -51,6 +51,12 @@ fn user(row: &AnyRow) -> Result<UserRow, StoreError> {
     })
 }
 
+/// Ends every session of `username`, inside the caller's transaction.
+async fn end_sessions(conn: &mut sqlx::AnyConnection, username: &str) -> Result<(), StoreError> {
+    sqlx::query("DELETE FROM sessions WHERE username = $1").bind(username).execute(conn).await?;
+    Ok(())
+}
+
 const USER_COLUMNS: &str = "u.username, u.display_name, u.role, u.password_hash, u.disabled";
 
 impl Store {
@@ -80,10 +86,7 @@ impl Store {
             .bind(username)
             .execute(&mut *tx)
             .await?;
-        sqlx::query("DELETE FROM sessions WHERE username = $1")
-            .bind(username)
-            .execute(&mut *tx)
-            .await?;
+        end_sessions(&mut tx, username).await?;
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
@@ -102,10 +105,7 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         if disabled {
-            sqlx::query("DELETE FROM sessions WHERE username = $1")
-                .bind(username)
-                .execute(&mut *tx)
-                .await?;
+            end_sessions(&mut tx, username).await?;
         }
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
