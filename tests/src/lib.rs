@@ -55,6 +55,25 @@ fn build_gateway() -> anyhow::Result<PathBuf> {
     let profile_dir = exe.parent().and_then(|p| p.parent()).context("unexpected target layout")?;
     let mut cargo = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
     cargo.args(["build", "--quiet", "-p", "touchstone-gateway", "--bin", "touchstone-gateway"]);
+    // Cargo describes the test's own package in the environment it runs the test in. Build
+    // scripts that read those variables (ring's reads CARGO_MANIFEST_DIR) would see another
+    // package than in a plain build and rebuild, then rebuild again at the next plain build.
+    for (name, _) in std::env::vars_os() {
+        let Some(name) = name.to_str() else { continue };
+        if name.starts_with("CARGO_PKG_")
+            || matches!(
+                name,
+                "CARGO_MANIFEST_DIR"
+                    | "CARGO_MANIFEST_PATH"
+                    | "CARGO_CRATE_NAME"
+                    | "CARGO_PRIMARY_PACKAGE"
+                    | "CARGO_TARGET_TMPDIR"
+                    | "OUT_DIR"
+            )
+        {
+            cargo.env_remove(name);
+        }
+    }
     if profile_dir.ends_with("release") {
         cargo.arg("--release");
     }
