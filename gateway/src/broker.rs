@@ -14,8 +14,9 @@ use anyhow::{Context, bail};
 use rumqttd::{Broker, Config, ConnectionSettings, RouterConfig, ServerSettings};
 
 /// How many unacknowledged messages the broker sends one client before waiting. The gateway
-/// acknowledges a whole batch after one commit, so this bounds the batch size it can reach.
-const MAX_INFLIGHT: usize = 1000;
+/// acknowledges a whole batch after one commit, so this bounds the batch size it can reach;
+/// twice the default batch lets the next batch arrive while one commits.
+const MAX_INFLIGHT: usize = 2000;
 
 /// Starts the broker on its own thread and waits until it accepts connections.
 pub fn start_embedded(listen: SocketAddr) -> anyhow::Result<()> {

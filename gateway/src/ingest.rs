@@ -1,13 +1,15 @@
 //! The ingest loop: bench events off MQTT, committed in batches, confirmed back.
 //!
-//! Two tasks share the work. The pump polls the MQTT connection and forwards every publish
-//! into a channel it never waits on: the writer's acknowledgements leave through the event
-//! loop the pump polls, so the pump must keep polling whatever the writer is doing (the
-//! broker's in-flight limit bounds what arrives unacknowledged). The writer takes whatever
-//! has queued (at least one message, at most `batch_max`), commits it in one transaction,
-//! then publishes the acknowledgements and only then acknowledges the MQTT deliveries to the
-//! broker. A lone event is committed at once; under load the queue fills while a commit runs
-//! and the next batch is larger, so batching costs a quiet system no latency.
+//! Two tasks share the work. The pump polls the MQTT connection, decodes every publish and
+//! forwards it into a channel it never waits on: the writer's acknowledgements leave through
+//! the event loop the pump polls, so the pump must keep polling whatever the writer is doing
+//! (the broker's in-flight limit bounds what arrives unacknowledged). The writer takes
+//! whatever has queued (at least one message, at most `batch_max`), commits it in one
+//! transaction, then publishes the acknowledgements and only then acknowledges the MQTT
+//! deliveries to the broker. A lone event is committed at once; under load the queue fills
+//! while a commit runs and the next batch is larger, so batching costs a quiet system no
+//! latency. Decoding in the pump overlaps it with the writer's commit, when the broker lets
+//! the gateway have more messages in flight than one batch holds.
 //!
 //! **An event is acknowledged only after its transaction committed**, to the bench and to the
 //! broker. If the database is down the writer retries the same batch and acknowledges nothing
@@ -25,7 +27,7 @@ use touchstone_model::protocol::{
     self, AckMessage, DecodeError, StationTopic, VERSION, decode_event, decode_status, topics,
 };
 
-use crate::store::ingest::Incoming;
+use crate::store::ingest::{Committed, Incoming};
 use crate::store::{Store, to_us};
 
 /// How the writer is tuned.
@@ -40,7 +42,7 @@ pub struct WriterSettings {
 pub async fn pump(
     mut eventloop: EventLoop,
     client: AsyncClient,
-    to_writer: mpsc::UnboundedSender<Publish>,
+    to_writer: mpsc::UnboundedSender<Received>,
     ready: watch::Sender<bool>,
     cancel: CancellationToken,
 ) {
@@ -52,7 +54,8 @@ pub async fn pump(
         };
         match event {
             Ok(MqttEvent::Incoming(Packet::Publish(publish))) => {
-                if to_writer.send(publish).is_err() {
+                let routed = route(&publish);
+                if to_writer.send(Received { publish, routed }).is_err() {
                     break;
                 }
             }
@@ -81,6 +84,12 @@ pub async fn pump(
             }
         }
     }
+}
+
+/// One MQTT message as the pump decoded it; the delivery is acknowledged with `publish`.
+pub struct Received {
+    publish: Publish,
+    routed: Routed,
 }
 
 /// What the writer does with one MQTT message.
@@ -118,42 +127,41 @@ fn check_version(version: u32) -> Result<(), DecodeError> {
 }
 
 /// Commits what the pump forwards until the channel closes, then returns after the last
-/// batch is committed and acknowledged. Jobs whose state changed go to `touched`; `floor`
-/// moves after every batch.
+/// batch is committed and acknowledged. Jobs the batch moved along their routes go to
+/// `touched`; `floor` moves after every batch.
 pub async fn writer(
     store: Store,
     client: AsyncClient,
-    mut from_pump: mpsc::UnboundedReceiver<Publish>,
+    mut from_pump: mpsc::UnboundedReceiver<Received>,
     touched: mpsc::UnboundedSender<Vec<JobId>>,
     floor: std::sync::Arc<watch::Sender<u64>>,
     settings: WriterSettings,
 ) {
-    let mut queue = Vec::with_capacity(settings.batch_max);
     while let Some(first) = from_pump.recv().await {
-        queue.push(first);
-        while queue.len() < settings.batch_max {
+        let mut batch = vec![first];
+        while batch.len() < settings.batch_max {
             match from_pump.try_recv() {
-                Ok(publish) => queue.push(publish),
+                Ok(received) => batch.push(received),
                 Err(_) => break,
             }
         }
-        let jobs = process(&store, &client, &queue).await;
+        let jobs = process(&store, &client, batch).await;
         // Open dashboard pages refresh after every commit, events or heartbeats.
         floor.send_modify(|v| *v = v.wrapping_add(1));
         if !jobs.is_empty() {
             // The snapshot publisher may have stopped during shutdown; nothing is lost then.
             let _ = touched.send(jobs);
         }
-        queue.clear();
     }
     tracing::info!("ingest writer stopped");
 }
 
 /// Stores one batch (retrying until the database takes it), then confirms it.
-async fn process(store: &Store, client: &AsyncClient, batch: &[Publish]) -> Vec<JobId> {
+async fn process(store: &Store, client: &AsyncClient, batch: Vec<Received>) -> Vec<JobId> {
     let mut events = Vec::new();
-    for publish in batch {
-        match route(publish) {
+    let mut deliveries = Vec::with_capacity(batch.len());
+    for Received { publish, routed } in batch {
+        match routed {
             Routed::Event(incoming) => events.push(incoming),
             Routed::Status(status) => {
                 let at = to_us(Utc::now());
@@ -173,18 +181,25 @@ async fn process(store: &Store, client: &AsyncClient, batch: &[Publish]) -> Vec<
                 .await;
             }
         }
+        deliveries.push(publish);
     }
 
-    let acks = if events.is_empty() {
-        Vec::new()
+    let started = std::time::Instant::now();
+    let committed = if events.is_empty() {
+        Committed::default()
     } else {
         retry("committing a batch of events", || store.commit_batch(&events)).await
     };
-    tracing::debug!(events = events.len(), messages = batch.len(), "batch committed");
+    tracing::debug!(
+        events = events.len(),
+        messages = deliveries.len(),
+        took = ?started.elapsed(),
+        "batch committed"
+    );
 
     // One acknowledgement message per station, in arrival order within it.
     let mut by_station: BTreeMap<&StationId, Vec<protocol::Ack>> = BTreeMap::new();
-    for (incoming, ack) in events.iter().zip(acks) {
+    for (incoming, ack) in events.iter().zip(committed.acks) {
         by_station.entry(&incoming.event.station).or_default().push(ack);
     }
     for (station, acks) in by_station {
@@ -197,16 +212,13 @@ async fn process(store: &Store, client: &AsyncClient, batch: &[Publish]) -> Vec<
             tracing::warn!(%station, error = %err, "publishing acknowledgements failed");
         }
     }
-    for publish in batch {
+    for publish in &deliveries {
         if let Err(err) = client.ack(publish).await {
             tracing::warn!(error = %err, "acknowledging a delivery to the broker failed");
         }
     }
 
-    let mut jobs: Vec<JobId> = events.iter().filter_map(|i| i.event.job.clone()).collect();
-    jobs.sort();
-    jobs.dedup();
-    jobs
+    committed.moved
 }
 
 /// Runs `op` until it succeeds, backing off up to five seconds between tries. Used where

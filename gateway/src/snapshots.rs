@@ -102,12 +102,8 @@ impl Publisher {
     }
 
     async fn publish_jobs(&self, ids: &[JobId]) -> Result<(), StoreError> {
-        let mut jobs = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(job) = self.store.job(id).await? {
-                jobs.push(job);
-            }
-        }
+        let mut found = self.store.jobs(ids).await?;
+        let jobs = ids.iter().filter_map(|id| found.remove(id)).collect();
         self.send_jobs(jobs).await
     }
 

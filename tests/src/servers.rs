@@ -25,12 +25,14 @@ impl Mosquitto {
         let port = free_port();
         let conf = dir.path().join("mosquitto.conf");
         // max_inflight_messages bounds how many unacknowledged messages the broker sends the
-        // gateway, and so the size of a batch; the queue holds a stopped gateway's backlog.
+        // gateway, and so the size of a batch: twice the gateway's default batch, as the README
+        // advises, so the next batch arrives while one commits. The queue holds a stopped
+        // gateway's backlog.
         std::fs::write(
             &conf,
             format!(
                 "listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n\
-                 max_inflight_messages 1000\nmax_queued_messages 500000\nmax_queued_bytes 0\n\
+                 max_inflight_messages 2000\nmax_queued_messages 500000\nmax_queued_bytes 0\n\
                  log_dest stderr\nlog_type error\n"
             ),
         )?;

@@ -48,7 +48,8 @@ pub async fn import_events(store: &Store, path: &Path) -> Result<EventsReport, I
     let acks = store
         .commit_batch(&batch)
         .await
-        .map_err(|source| ImportError::Store { file: file.clone(), source })?;
+        .map_err(|source| ImportError::Store { file: file.clone(), source })?
+        .acks;
     let stored = acks.iter().filter(|a| a.outcome == AckOutcome::Stored).count();
     let duplicates = acks.len() - stored;
     tracing::info!(file = %file, stored, duplicates, "imported bench events");

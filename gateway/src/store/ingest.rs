@@ -23,7 +23,7 @@ use touchstone_model::rules::{self, JobProgress, LossVerdict};
 use touchstone_model::workshop::{Job, LossBand, StageDef, Station};
 
 use super::master::{MasterItem, jobs_by_id, reservation_owners};
-use super::{Store, StoreError, stats, to_us, value_rows};
+use super::{Placeholders, Store, StoreError, stats, to_us};
 
 /// An event as it reached the gateway.
 #[derive(Debug, Clone)]
@@ -34,19 +34,28 @@ pub struct Incoming {
     pub received_at: DateTime<Utc>,
 }
 
-/// Rows per multi-row statement. Small on purpose: SQLite looks a numbered parameter (`$N`)
-/// up by walking a list of all the statement's parameters, once when it parses the statement
-/// and once more per bind, so a statement's cost grows with the square of its parameters. At
-/// 400 rows (3,600 parameters) that lookup was most of the gateway's SQLite time in a profile;
-/// at 40 rows the ingest benchmark's gateway ran about 2.8 times faster on SQLite and faster
-/// on PostgreSQL too.
-pub const ROWS_PER_STATEMENT: usize = 40;
+/// Rows per multi-row statement: fewer statements mean fewer round trips to the database,
+/// and 250 rows of at most ten columns stay far inside both databases' parameter limits
+/// (32,766 for SQLite, 65,535 for PostgreSQL). Statements for SQLite use anonymous
+/// placeholders ([`Placeholders`]); with numbered ones SQLite's bind cost grows with the
+/// square of a statement's parameters, which had held statements to 40 rows.
+pub const ROWS_PER_STATEMENT: usize = 250;
+
+/// What committing a batch did.
+#[derive(Debug, Clone, Default)]
+pub struct Committed {
+    /// One acknowledgement per event given, in the order given.
+    pub acks: Vec<Ack>,
+    /// The jobs whose place on their route (stage, in progress, on hold) the batch moved:
+    /// those whose snapshots the benches need again. A weighing or a note moves nothing.
+    pub moved: Vec<JobId>,
+}
 
 impl Store {
     /// Commits `batch` in one transaction, storing each event not stored before and updating
-    /// the derived state. Returns one acknowledgement per input, in input order.
-    pub async fn commit_batch(&self, batch: &[Incoming]) -> Result<Vec<Ack>, StoreError> {
-        let mut tx = self.pool().begin().await?;
+    /// the derived state.
+    pub async fn commit_batch(&self, batch: &[Incoming]) -> Result<Committed, StoreError> {
+        let mut tx = self.ledger().begin().await?;
 
         // Copies of one event inside the batch count as duplicates of the first.
         let mut seen = HashSet::with_capacity(batch.len());
@@ -54,13 +63,11 @@ impl Store {
         let inserted = insert_events(&mut tx, &firsts).await?;
         let new: Vec<&Incoming> =
             firsts.into_iter().filter(|i| inserted.contains(&i.event.id)).collect();
-        if !new.is_empty() {
-            derive(&mut tx, &new).await?;
-        }
+        let moved = if new.is_empty() { Vec::new() } else { derive(&mut tx, &new).await? };
         tx.commit().await?;
 
         let mut acked = HashSet::with_capacity(batch.len());
-        Ok(batch
+        let acks = batch
             .iter()
             .map(|i| {
                 let first_copy = acked.insert(i.event.id);
@@ -71,7 +78,8 @@ impl Store {
                 };
                 Ack { id: i.event.id, seq: i.event.seq, outcome }
             })
-            .collect())
+            .collect();
+        Ok(Committed { acks, moved })
     }
 
     /// Keeps a payload that could not be accepted, with why.
@@ -90,7 +98,7 @@ impl Store {
         .bind(topic)
         .bind(payload.to_vec())
         .bind(reason)
-        .execute(self.pool())
+        .execute(self.ledger())
         .await?;
         Ok(())
     }
@@ -123,30 +131,44 @@ impl Store {
         .bind(status.balance_detail.clone())
         .bind(&status.version)
         .bind(status.operator.as_ref().map(|o| o.to_string()))
-        .execute(self.pool())
+        .execute(self.ledger())
         .await?;
         Ok(())
     }
 }
 
 /// Inserts the events, skipping ids already stored; returns the ids actually inserted.
+///
+/// The stored ids are looked up first (a bench resends what it sent before an outage, so
+/// a few usually are), and the rest inserted without a conflict clause: an insert that
+/// returned the ids it stored would cost a result row per event. Should another
+/// transaction store one of the ids in between, the insert fails on the unique key and the
+/// batch is tried again, never counted twice.
 async fn insert_events(
     conn: &mut AnyConnection,
     events: &[&Incoming],
 ) -> Result<HashSet<EventId>, StoreError> {
-    let mut inserted = HashSet::with_capacity(events.len());
-    for chunk in events.chunks(ROWS_PER_STATEMENT) {
+    let ids: Vec<String> = events.iter().map(|i| i.event.id.to_string()).collect();
+    let sql = "SELECT event_id FROM events WHERE event_id IN ({})";
+    let mut stored = HashSet::new();
+    for row in super::fetch_in(conn, sql, &ids).await? {
+        stored.insert(row.try_get::<String, _>("event_id")?);
+    }
+    let fresh: Vec<(&Incoming, String)> =
+        events.iter().copied().zip(ids).filter(|(_, id)| !stored.contains(id)).collect();
+
+    let placeholders = Placeholders::of(conn);
+    for chunk in fresh.chunks(ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO events (event_id, station_id, seq, operator_id, job_id, fact_type, \
-             recorded_us, received_us, payload) VALUES {} \
-             ON CONFLICT (event_id) DO NOTHING RETURNING event_id",
-            value_rows(chunk.len(), 9)
+             recorded_us, received_us, payload) VALUES {}",
+            placeholders.value_rows(chunk.len(), 9)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
-        for incoming in chunk {
+        for (incoming, id) in chunk {
             let e = &incoming.event;
             query = query
-                .bind(e.id.to_string())
+                .bind(id.clone())
                 .bind(e.station.to_string())
                 .bind(i64::try_from(e.seq).unwrap_or(i64::MAX))
                 .bind(e.operator.as_ref().map(|o| o.to_string()))
@@ -156,14 +178,9 @@ async fn insert_events(
                 .bind(to_us(incoming.received_at))
                 .bind(String::from_utf8_lossy(&encode_event(e)).into_owned());
         }
-        for row in query.fetch_all(&mut *conn).await? {
-            let id: String = row.try_get("event_id")?;
-            if let Ok(id) = id.parse() {
-                inserted.insert(id);
-            }
-        }
+        query.execute(&mut *conn).await?;
     }
-    Ok(inserted)
+    Ok(fresh.into_iter().map(|(incoming, _)| incoming.event.id).collect())
 }
 
 /// The master data the rules need, loaded once per batch.
@@ -235,6 +252,8 @@ struct Derived {
     rebooked: HashSet<(String, String)>,
     /// Metal of finished visits to add to the day's loss rows, with the visit count.
     losses: HashMap<LossKey, (StageMetal, i64)>,
+    /// Jobs whose progress an event of the batch changed.
+    moved: HashSet<JobId>,
 }
 
 /// One row of the anomalies table, as the batch inserts it.
@@ -287,8 +306,8 @@ enum VisitChange {
     Finish { job: String, stage: String, at: i64 },
 }
 
-/// Derives and writes the state implied by newly stored events.
-async fn derive(conn: &mut AnyConnection, new: &[&Incoming]) -> Result<(), StoreError> {
+/// Derives and writes the state implied by newly stored events; returns the jobs it moved.
+async fn derive(conn: &mut AnyConnection, new: &[&Incoming]) -> Result<Vec<JobId>, StoreError> {
     let job_ids: Vec<JobId> = distinct(new.iter().filter_map(|i| i.event.job.clone()));
     let ctx = load_context(conn, new, &job_ids).await?;
     let mut d = Derived::default();
@@ -298,7 +317,10 @@ async fn derive(conn: &mut AnyConnection, new: &[&Incoming]) -> Result<(), Store
     for incoming in new {
         apply(&ctx, &mut d, &mut visits, incoming);
     }
-    write_state(conn, d, visits).await
+    let mut moved: Vec<JobId> = d.moved.iter().cloned().collect();
+    moved.sort();
+    write_state(conn, d, visits).await?;
+    Ok(moved)
 }
 
 fn distinct<T: Eq + std::hash::Hash + Clone>(items: impl Iterator<Item = T>) -> Vec<T> {
@@ -565,7 +587,11 @@ fn apply(ctx: &Context, d: &mut Derived, visits: &mut Vec<VisitChange>, incoming
     // in the ledger but must not move the job backwards.
     if at >= row.last_event_us {
         let row = d.jobs.entry(key).or_default();
+        let before = row.progress.clone();
         row.progress.apply(&e.fact);
+        if row.progress != before {
+            d.moved.insert(job_id.clone());
+        }
         row.last_event_us = at;
         match &e.fact {
             Fact::StageStarted { .. } => {
@@ -712,7 +738,7 @@ async fn write_state(
              station_id = excluded.station_id, holder_id = excluded.holder_id, \
              last_event_us = excluded.last_event_us, since_us = excluded.since_us, \
              metal_grams = excluded.metal_grams, done = excluded.done",
-            value_rows(chunk.len(), 10)
+            Placeholders::of(conn).value_rows(chunk.len(), 10)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for (job, row) in chunk {
@@ -737,7 +763,7 @@ async fn write_state(
             "INSERT INTO station_state (station_id, last_seq, last_event_us, online, backlog) \
              VALUES {} ON CONFLICT (station_id) DO UPDATE SET last_seq = excluded.last_seq, \
              last_event_us = excluded.last_event_us",
-            value_rows(chunk.len(), 5)
+            Placeholders::of(conn).value_rows(chunk.len(), 5)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for (station, (last_seq, last_event_us)) in chunk {
@@ -757,7 +783,7 @@ async fn write_state(
             "INSERT INTO metal_totals (job_id, stage, operator_id, purpose, grams, weighings) \
              VALUES {} ON CONFLICT (job_id, stage, operator_id, purpose) DO UPDATE SET \
              grams = excluded.grams, weighings = excluded.weighings",
-            value_rows(chunk.len(), 6)
+            Placeholders::of(conn).value_rows(chunk.len(), 6)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for ((job, stage, operator, purpose), (grams, count)) in chunk {
@@ -776,7 +802,7 @@ async fn write_state(
         let sql = format!(
             "INSERT INTO anomalies (event_id, station_id, job_id, kind, detail, created_us) \
              VALUES {}",
-            value_rows(chunk.len(), 6)
+            Placeholders::of(conn).value_rows(chunk.len(), 6)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for row in chunk {
@@ -798,7 +824,7 @@ async fn write_state(
             "INSERT INTO stage_booked (job_id, stage, issued, received, scrap) VALUES {} \
              ON CONFLICT (job_id, stage) DO UPDATE SET issued = excluded.issued, \
              received = excluded.received, scrap = excluded.scrap",
-            value_rows(chunk.len(), 5)
+            Placeholders::of(conn).value_rows(chunk.len(), 5)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for ((job, stage), metal) in chunk {
@@ -836,7 +862,7 @@ async fn write_stage_times(
                 "INSERT INTO stage_time_{span} ({key}, stage, bucket, visits) VALUES {} \
                  ON CONFLICT ({key}, stage, bucket) DO UPDATE \
                  SET visits = stage_time_{span}.visits + excluded.visits",
-                value_rows(chunk.len(), 4)
+                Placeholders::of(conn).value_rows(chunk.len(), 4)
             );
             let mut query = sqlx::query(AssertSqlSafe(sql));
             for ((at, stage, bucket), visits) in chunk {
@@ -889,7 +915,7 @@ async fn write_losses(
                  received_ng = loss_{span}.received_ng + excluded.received_ng, \
                  scrap_ng = loss_{span}.scrap_ng + excluded.scrap_ng, \
                  visits = loss_{span}.visits + excluded.visits",
-                value_rows(chunk.len(), 8)
+                Placeholders::of(conn).value_rows(chunk.len(), 8)
             );
             let mut query = sqlx::query(AssertSqlSafe(sql));
             for ((at, stage, operator, alloy), (issued, received, scrap, visits)) in chunk {

@@ -9,13 +9,13 @@ use std::collections::HashMap;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use sqlx::{AnyConnection, AssertSqlSafe, Row};
+use sqlx::{AnyConnection, Row};
 use touchstone_model::ids::JobId;
 use touchstone_model::metal::Alloy;
 use touchstone_model::protocol::MasterList;
 use touchstone_model::workshop::{Component, Job, LossBand, Operator, StageDef, Station};
 
-use super::{Store, StoreError, placeholder_list};
+use super::{Store, StoreError};
 
 /// An item of one of the cached lists.
 pub trait MasterItem: Serialize + DeserializeOwned + Send + Sync {
@@ -180,6 +180,12 @@ impl Store {
         Ok(found.remove(id))
     }
 
+    /// The master data of those of `ids` that exist, looked up together.
+    pub async fn jobs(&self, ids: &[JobId]) -> Result<HashMap<JobId, Job>, StoreError> {
+        let mut conn = self.pool().acquire().await?;
+        jobs_by_id(&mut conn, ids).await
+    }
+
     /// Jobs changed after `since_us`, oldest change first, with their change times.
     pub async fn jobs_changed_since(&self, since_us: i64) -> Result<Vec<(Job, i64)>, StoreError> {
         let rows = sqlx::query(
@@ -207,20 +213,12 @@ pub(crate) async fn jobs_by_id(
     conn: &mut AnyConnection,
     ids: &[JobId],
 ) -> Result<HashMap<JobId, Job>, StoreError> {
+    let keys: Vec<String> = ids.iter().map(|id| id.to_string()).collect();
+    let sql = "SELECT job_id, doc FROM master_jobs WHERE job_id IN ({})";
     let mut found = HashMap::with_capacity(ids.len());
-    for chunk in ids.chunks(500) {
-        let sql = format!(
-            "SELECT job_id, doc FROM master_jobs WHERE job_id IN ({})",
-            placeholder_list(1, chunk.len())
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for id in chunk {
-            query = query.bind(id.as_str());
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            let job = decode_job(&row)?;
-            found.insert(job.id.clone(), job);
-        }
+    for row in super::fetch_in(conn, sql, &keys).await? {
+        let job = decode_job(&row)?;
+        found.insert(job.id.clone(), job);
     }
     Ok(found)
 }
@@ -230,21 +228,12 @@ pub(crate) async fn reservation_owners(
     conn: &mut AnyConnection,
     items: &[String],
 ) -> Result<HashMap<String, JobId>, StoreError> {
+    let sql = "SELECT item_id, job_id FROM stone_reservations WHERE item_id IN ({})";
     let mut owners = HashMap::new();
-    for chunk in items.chunks(500) {
-        let sql = format!(
-            "SELECT item_id, job_id FROM stone_reservations WHERE item_id IN ({})",
-            placeholder_list(1, chunk.len())
-        );
-        let mut query = sqlx::query(AssertSqlSafe(sql));
-        for item in chunk {
-            query = query.bind(item.as_str());
-        }
-        for row in query.fetch_all(&mut *conn).await? {
-            let job: String = row.try_get("job_id")?;
-            if let Ok(job) = JobId::new(job) {
-                owners.insert(row.try_get("item_id")?, job);
-            }
+    for row in super::fetch_in(conn, sql, items).await? {
+        let job: String = row.try_get("job_id")?;
+        if let Ok(job) = JobId::new(job) {
+            owners.insert(row.try_get("item_id")?, job);
         }
     }
     Ok(owners)

@@ -64,8 +64,18 @@ pub enum StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     pool: AnyPool,
+    /// One connection of its own for the ingest's writes. Only the writer uses it, so with
+    /// SQLite its page cache stays warm from one batch to the next (a connection's cache is
+    /// dropped whenever another connection has written), and the writes of the ledger never
+    /// wait for a connection the dashboard holds.
+    ledger: AnyPool,
     backend: Backend,
 }
+
+/// Pages of SQLite cache per connection, in KiB when negative: 32 MiB, against SQLite's
+/// default of 2 MiB, so that a batch finds the job and metal rows it updates in memory
+/// rather than reading them from disk again.
+const SQLITE_CACHE: &str = "PRAGMA cache_size = -32768;";
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");
@@ -83,12 +93,31 @@ impl Store {
             return Err(StoreError::UnsupportedUrl(redact_url(url)));
         };
         let options = AnyConnectOptions::from_str(url).map_err(StoreError::Connect)?;
-        let pool = match backend {
+        let shared = match backend {
+            Backend::Sqlite => 4,
+            Backend::Postgres => 8,
+        };
+        let pool = Self::connect(backend, &options, shared).await?;
+        let ledger = Self::connect(backend, &options, 1).await?;
+        let migrator = match backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&pool).await.map_err(StoreError::Migrate)?;
+        Ok(Store { pool, ledger, backend })
+    }
+
+    async fn connect(
+        backend: Backend,
+        options: &AnyConnectOptions,
+        connections: u32,
+    ) -> Result<AnyPool, StoreError> {
+        match backend {
             Backend::Sqlite => {
                 // WAL with synchronous FULL: a commit is on disk before it returns, which is
                 // what lets the gateway acknowledge right after it.
                 AnyPoolOptions::new()
-                    .max_connections(4)
+                    .max_connections(connections)
                     .after_connect(|conn, _| {
                         Box::pin(async move {
                             conn.execute(
@@ -96,27 +125,22 @@ impl Store {
                                  PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
                             )
                             .await?;
+                            conn.execute(SQLITE_CACHE).await?;
                             Ok(())
                         })
                     })
-                    .connect_with(options)
+                    .connect_with(options.clone())
                     .await
             }
             Backend::Postgres => {
                 AnyPoolOptions::new()
-                    .max_connections(8)
+                    .max_connections(connections)
                     .acquire_timeout(Duration::from_secs(5))
-                    .connect_with(options)
+                    .connect_with(options.clone())
                     .await
             }
         }
-        .map_err(StoreError::Connect)?;
-        let migrator = match backend {
-            Backend::Sqlite => &SQLITE_MIGRATIONS,
-            Backend::Postgres => &POSTGRES_MIGRATIONS,
-        };
-        migrator.run(&pool).await.map_err(StoreError::Migrate)?;
-        Ok(Store { pool, backend })
+        .map_err(StoreError::Connect)
     }
 
     /// The SQLite URL for a file `touchstone.db` in `data_dir`, created if missing.
@@ -134,14 +158,28 @@ impl Store {
         self.backend
     }
 
+    /// How statements built for this backend write their parameters.
+    pub fn placeholders(&self) -> Placeholders {
+        match self.backend {
+            Backend::Sqlite => Placeholders::Anonymous,
+            Backend::Postgres => Placeholders::Numbered,
+        }
+    }
+
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
     }
 
-    /// Closes the pool, waiting for connections to be returned.
+    /// The ingest writer's own connection.
+    pub(crate) fn ledger(&self) -> &AnyPool {
+        &self.ledger
+    }
+
+    /// Closes the pools, waiting for connections to be returned.
     pub async fn close(&self) {
+        self.ledger.close().await;
         self.pool.close().await;
     }
 }
@@ -168,24 +206,65 @@ pub fn from_us(us: i64) -> DateTime<Utc> {
     Utc.timestamp_micros(us).single().unwrap_or_default()
 }
 
-/// `($1, $2, ...), (...), ...` for `rows` rows of `cols` columns, for multi-row statements.
-pub(crate) fn value_rows(rows: usize, cols: usize) -> String {
-    let mut sql = String::with_capacity(rows * cols * 5);
-    for row in 0..rows {
-        if row > 0 {
-            sql.push_str(", ");
+/// How a generated statement writes its parameters.
+///
+/// SQLite looks a numbered parameter (`$N`) up by walking the list of every parameter name
+/// in the statement, on each bind, so binding a multi-row statement of numbered parameters
+/// costs the square of its size; anonymous parameters (`?`) are bound by position without
+/// that walk. PostgreSQL takes numbered ones only. The statements built from these hold no
+/// other parameters, so position and number always agree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Placeholders {
+    /// `$1, $2, ...`: PostgreSQL.
+    Numbered,
+    /// `?, ?, ...`: SQLite.
+    Anonymous,
+}
+
+impl Placeholders {
+    /// What the backend behind `conn` binds cheapest.
+    pub fn of(conn: &sqlx::AnyConnection) -> Placeholders {
+        if conn.backend_name() == "SQLite" {
+            Placeholders::Anonymous
+        } else {
+            Placeholders::Numbered
         }
-        sql.push('(');
-        for col in 0..cols {
-            if col > 0 {
+    }
+
+    fn push(self, sql: &mut String, number: usize) {
+        match self {
+            Placeholders::Numbered => {
+                sql.push('$');
+                sql.push_str(&number.to_string());
+            }
+            Placeholders::Anonymous => sql.push('?'),
+        }
+    }
+
+    /// `($1, $2, ...), (...), ...` for `rows` rows of `cols` columns, for multi-row
+    /// statements.
+    pub fn value_rows(self, rows: usize, cols: usize) -> String {
+        let mut sql = String::with_capacity(rows * cols * 5);
+        for row in 0..rows {
+            if row > 0 {
                 sql.push_str(", ");
             }
-            sql.push('$');
-            sql.push_str(&(row * cols + col + 1).to_string());
+            sql.push('(');
+            for col in 0..cols {
+                if col > 0 {
+                    sql.push_str(", ");
+                }
+                self.push(&mut sql, row * cols + col + 1);
+            }
+            sql.push(')');
         }
-        sql.push(')');
+        sql
     }
-    sql
+
+    /// `$1, $2, ...` with `n` placeholders, for `IN (...)` lists.
+    pub fn list(self, n: usize) -> String {
+        self.value_rows(1, n).trim_start_matches('(').trim_end_matches(')').to_owned()
+    }
 }
 
 /// Runs `sql`, whose `{}` is replaced by a list of placeholders, once per chunk of `keys`,
@@ -195,9 +274,10 @@ pub(crate) async fn fetch_in(
     sql: &str,
     keys: &[String],
 ) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
+    let placeholders = Placeholders::of(conn);
     let mut rows = Vec::new();
     for chunk in keys.chunks(500) {
-        let text = sql.replace("{}", &placeholder_list(1, chunk.len()));
+        let text = sql.replace("{}", &placeholders.list(chunk.len()));
         let mut query = sqlx::query(sqlx::AssertSqlSafe(text));
         for key in chunk {
             query = query.bind(key.as_str());
@@ -207,19 +287,16 @@ pub(crate) async fn fetch_in(
     Ok(rows)
 }
 
-/// `$first, $first+1, ...` with `n` placeholders, for `IN (...)` lists.
-pub(crate) fn placeholder_list(first: usize, n: usize) -> String {
-    (first..first + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn placeholders_number_rows_and_columns() {
-        assert_eq!(value_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
-        assert_eq!(placeholder_list(3, 2), "$3, $4");
+        assert_eq!(Placeholders::Numbered.value_rows(2, 3), "($1, $2, $3), ($4, $5, $6)");
+        assert_eq!(Placeholders::Numbered.list(2), "$1, $2");
+        assert_eq!(Placeholders::Anonymous.value_rows(2, 2), "(?, ?), (?, ?)");
+        assert_eq!(Placeholders::Anonymous.list(3), "?, ?, ?");
     }
 
     #[test]

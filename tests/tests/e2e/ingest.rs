@@ -1,13 +1,14 @@
 //! Events in, one row each, acknowledged after the commit; duplicates stored once; many
-//! stations at once; bad payloads into dead letters.
+//! stations at once; bad payloads into dead letters; job snapshots that follow the floor.
 
 use std::collections::HashSet;
 use std::time::Duration;
 
 use touchstone_model::event::{Fact, WeightPurpose};
-use touchstone_model::ids::EventId;
-use touchstone_model::protocol::{AckOutcome, encode_event, topics};
-use touchstone_tests::bench::{Bench, weighing};
+use touchstone_model::ids::{EventId, JobId};
+use touchstone_model::protocol::{AckOutcome, JobSnapshot, encode_event, topics};
+use touchstone_tests::bench::{Bench, host_port, weighing};
+use touchstone_tests::{GatewayProcess, GatewaySetup};
 
 use crate::{ALL_SETUPS, Rig, Setup, count, db, stored};
 
@@ -168,5 +169,77 @@ async fn bad_payloads_land_in_dead_letters_and_the_gateway_keeps_serving() {
         assert_eq!(count(&pool, "events").await.unwrap(), 1, "{setup:?}");
         let health = reqwest::get(format!("{}/health", rig.gateway.http)).await.unwrap();
         assert!(health.status().is_success());
+    }
+}
+
+/// The retained snapshot of a job follows it along its route, and only then: a weighing
+/// changes nothing a bench caches about the job, so it republishes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_jobs_snapshot_follows_its_stage_and_not_its_weighings() {
+    let dir = tempfile::tempdir().unwrap();
+    let setup = GatewaySetup { extra_args: vec!["--demo".into()], ..GatewaySetup::default() };
+    let gateway = GatewayProcess::start(dir.path().join("gateway"), setup).await.unwrap();
+    let job: JobId = "J-2026-0147".parse().unwrap();
+    let mut snapshots = JobSnapshots::subscribe(&gateway.mqtt_url, &job).await.unwrap();
+
+    // The demo's history left the job in setting; the retained copy says so.
+    let retained = snapshots.next(ACK_WAIT).await.expect("a retained snapshot");
+    assert_eq!(retained.progress.stage.as_ref().map(|s| s.as_str()), Some("setting"));
+    assert!(retained.progress.in_progress);
+
+    let mut bench = Bench::connect(&gateway.mqtt_url, "setting-1").await.unwrap();
+    let weighed = bench.event(Some(job.as_str()), weighing(WeightPurpose::Issue, "5.210", None));
+    bench.publish(&weighed).await.unwrap();
+    bench.wait_acked(&[weighed.id], ACK_WAIT).await.unwrap();
+    let after_weighing = snapshots.next(Duration::from_secs(2)).await;
+    assert!(after_weighing.is_none(), "republished for a weighing: {after_weighing:?}");
+
+    let finished =
+        bench.event(Some(job.as_str()), Fact::StageFinished { stage: "setting".parse().unwrap() });
+    bench.publish(&finished).await.unwrap();
+    bench.wait_acked(&[finished.id], ACK_WAIT).await.unwrap();
+    let moved = snapshots.next(ACK_WAIT).await.expect("a snapshot after the stage finished");
+    assert_eq!(moved.job.id, job);
+    assert!(!moved.progress.in_progress, "{moved:?}");
+    assert_eq!(moved.progress.stage.as_ref().map(|s| s.as_str()), Some("setting"));
+    bench.disconnect().await;
+}
+
+/// A subscriber to one job's retained snapshot topic.
+struct JobSnapshots {
+    _client: rumqttc::AsyncClient,
+    received: tokio::sync::mpsc::UnboundedReceiver<JobSnapshot>,
+}
+
+impl JobSnapshots {
+    async fn subscribe(url: &str, job: &JobId) -> anyhow::Result<JobSnapshots> {
+        let (host, port) = host_port(url)?;
+        let id = format!("snapshots-{}", uuid::Uuid::new_v4().simple());
+        let mut options = rumqttc::MqttOptions::new(id, host, port);
+        options.set_max_packet_size(1 << 20, 1 << 20);
+        let (client, mut eventloop) = rumqttc::AsyncClient::new(options, 100);
+        let (tx, received) = tokio::sync::mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                match eventloop.poll().await {
+                    Ok(rumqttc::Event::Incoming(rumqttc::Packet::Publish(p))) => {
+                        let Ok(snapshot) = serde_json::from_slice(&p.payload) else { continue };
+                        if tx.send(snapshot).is_err() {
+                            return;
+                        }
+                    }
+                    Ok(_) => {}
+                    Err(_) if tx.is_closed() => return,
+                    Err(_) => tokio::time::sleep(Duration::from_millis(100)).await,
+                }
+            }
+        });
+        client.subscribe(topics::job(job), rumqttc::QoS::AtLeastOnce).await?;
+        Ok(JobSnapshots { _client: client, received })
+    }
+
+    /// The next snapshot within `wait`, or none.
+    async fn next(&mut self, wait: Duration) -> Option<JobSnapshot> {
+        tokio::time::timeout(wait, self.received.recv()).await.ok().flatten()
     }
 }

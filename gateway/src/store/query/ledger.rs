@@ -6,7 +6,7 @@ use sqlx::{AssertSqlSafe, Row};
 use touchstone_model::ids::JobId;
 
 use super::{AnomalyRow, DeadLetterRow, EventRow, StationStateRow};
-use crate::store::{Store, StoreError, placeholder_list};
+use crate::store::{Store, StoreError};
 
 /// The feed: events after a cursor, in cursor order, by the primary key.
 const FEED_SQL: &str = "SELECT cursor, event_id, station_id, operator_id, job_id, recorded_us, \
@@ -64,7 +64,7 @@ impl Store {
         for chunk in event_ids.chunks(500) {
             let sql = format!(
                 "SELECT {ANOMALY_COLUMNS} FROM anomalies WHERE event_id IN ({}) ORDER BY id",
-                placeholder_list(1, chunk.len())
+                self.placeholders().list(chunk.len())
             );
             let mut query = sqlx::query(AssertSqlSafe(sql));
             for id in chunk {
