@@ -10,7 +10,8 @@
 //! latency at a tenth of the measured full rate. (a), (b) and (c) alternate for several rounds
 //! and report medians, because this machine is shared and noisy.
 //!
-//! Run: `cargo bench -p touchstone-tests --bench ingest` (add `-- --quick` for a short run).
+//! Run: `cargo bench -p touchstone-tests --bench ingest` (add `-- --quick` for a short run,
+//! `-- --backend sqlite` for one database).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -18,10 +19,12 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use rumqttc::{AsyncClient, Event as MqttEvent, MqttOptions, Packet, QoS};
 use tokio::sync::Barrier;
+use touchstone_gateway::store::Placeholders;
 use touchstone_model::event::{Event, WeightPurpose};
 use touchstone_model::ids::EventId;
 use touchstone_model::protocol::{encode_event, topics};
 use touchstone_tests::bench::{Bench, event_at, host_port, weighing};
+use touchstone_tests::cpu::{CpuSample, CpuUse};
 use touchstone_tests::servers::{Mosquitto, Postgres};
 use touchstone_tests::{GatewayProcess, GatewaySetup};
 
@@ -49,7 +52,13 @@ async fn main() -> anyhow::Result<()> {
         "# ingest benchmark: {} events per stream from {STATIONS} stations, {} rounds\n",
         sizes.stream, sizes.rounds
     );
+    // `--backend sqlite` or `--backend postgres` runs one database only, for profiling.
+    let args: Vec<String> = std::env::args().collect();
+    let only = args.iter().position(|a| a == "--backend").and_then(|i| args.get(i + 1));
     for backend in ["sqlite", "postgres"] {
+        if only.is_some_and(|only| only != backend) {
+            continue;
+        }
         run_backend(backend, &mosquitto, &postgres, &sizes)
             .await
             .with_context(|| backend.to_owned())?;
@@ -80,24 +89,25 @@ async fn run_backend(
     let mut b = Vec::new();
     let mut c = Vec::new();
     let mut single = Vec::new();
+    let mut cpu = CpuTotals::default();
     for round in 0..sizes.rounds {
         let streams = make_streams(sizes.stream);
-        a.push(plain_mqtt(&mosquitto.url(), &streams).await?);
+        a.push(cpu.a.add(plain_mqtt(&mosquitto.url(), &streams).await?));
 
         let url = database(backend, postgres, dir.path(), &format!("b{round}")).await?;
         let gateway =
             start_gateway(dir.path().join(format!("gw-b{round}")), &url, mosquitto, None).await?;
-        b.push(gateway_stream(&gateway.mqtt_url, &streams).await?);
+        b.push(cpu.b.add(gateway_stream(&gateway.mqtt_url, &streams).await?));
         drop(gateway);
 
         let url = database(backend, postgres, dir.path(), &format!("c{round}")).await?;
-        c.push(plain_insert(&url, &streams).await?);
+        c.push(cpu.c.add(plain_insert(&url, &streams).await?));
 
         // One event per transaction: what batching saves.
         let url = database(backend, postgres, dir.path(), &format!("s{round}")).await?;
         let data_dir = dir.path().join(format!("gw-s{round}"));
         let gateway = start_gateway(data_dir, &url, mosquitto, Some(1)).await?;
-        single.push(gateway_stream(&gateway.mqtt_url, &make_streams(sizes.single)).await?);
+        single.push(gateway_stream(&gateway.mqtt_url, &make_streams(sizes.single)).await?.0);
         drop(gateway);
     }
     let (a, b, c, single) = (median(a), median(b), median(c), median(single));
@@ -120,13 +130,15 @@ async fn run_backend(
         let backlog = make_streams(sizes.backlog);
         publish_only(&mosquitto.url(), &backlog).await?;
         let started = Instant::now();
+        let before = CpuSample::now();
         gateway.restart().await?;
         wait_rows(&url, sizes.backlog).await?;
-        d.push(rate(sizes.backlog, started.elapsed()));
+        let used = before.until(&CpuSample::now());
+        d.push(cpu.d.add((rate(sizes.backlog, started.elapsed()), used, sizes.backlog)));
         drop(gateway);
 
         let url = database(backend, postgres, dir.path(), &format!("dc{round}")).await?;
-        dc.push(plain_insert(&url, &backlog).await?);
+        dc.push(cpu.dc.add(plain_insert(&url, &backlog).await?));
     }
     let (d, dc) = (median(d), median(dc));
     println!(
@@ -140,6 +152,18 @@ async fn run_backend(
         "| gateway with one event per transaction | {single:.0} | (b) is {:.1}x faster |",
         b / single
     );
+    println!("\n| CPU per event, all rounds | cores busy | microseconds of CPU per event |");
+    println!("|---|---|---|");
+    for (name, totals) in [
+        ("(a) plain MQTT", &cpu.a),
+        ("(b) gateway", &cpu.b),
+        ("(c) plain insert", &cpu.c),
+        ("(d) gateway drain", &cpu.d),
+        ("(d) plain insert", &cpu.dc),
+    ] {
+        println!("| {name} | {:.2} | {} |", totals.used.cores_busy(), totals.line());
+    }
+    println!();
 
     // Latency at a tenth of the measured full rate.
     let url = database(backend, postgres, dir.path(), "latency").await?;
@@ -189,6 +213,39 @@ fn make_streams(total: usize) -> Vec<Vec<Event>> {
     streams
 }
 
+/// CPU time of each measure, summed over its rounds.
+#[derive(Default)]
+struct CpuTotals {
+    a: Spent,
+    b: Spent,
+    c: Spent,
+    d: Spent,
+    dc: Spent,
+}
+
+/// CPU time over some rounds of one measure and the events they handled.
+#[derive(Default)]
+struct Spent {
+    used: CpuUse,
+    events: usize,
+}
+
+impl Spent {
+    /// Adds one round's figures and passes its rate on.
+    fn add(&mut self, (rate, used, events): Measured) -> f64 {
+        self.used.add(&used);
+        self.events += events;
+        rate
+    }
+
+    fn line(&self) -> String {
+        self.used.per_event(self.events)
+    }
+}
+
+/// A measure's rate with the CPU time it took and how many events it handled.
+type Measured = (f64, CpuUse, usize);
+
 fn rate(n: usize, elapsed: Duration) -> f64 {
     f64::from(u32::try_from(n).unwrap_or(u32::MAX)) / elapsed.as_secs_f64()
 }
@@ -199,7 +256,7 @@ fn median(mut values: Vec<f64>) -> f64 {
 }
 
 /// (a): each station's events published to its topic; one subscriber counts arrivals.
-async fn plain_mqtt(url: &str, streams: &[Vec<Event>]) -> anyhow::Result<f64> {
+async fn plain_mqtt(url: &str, streams: &[Vec<Event>]) -> anyhow::Result<Measured> {
     let total: usize = streams.iter().map(Vec::len).sum();
     let (host, port) = host_port(url)?;
     let mut options =
@@ -229,6 +286,7 @@ async fn plain_mqtt(url: &str, streams: &[Vec<Event>]) -> anyhow::Result<f64> {
     let publishers: Vec<_> = publishers.collect();
     go.wait().await;
     let started = Instant::now();
+    let before = CpuSample::now();
     let mut received = 0;
     while received < total {
         if let MqttEvent::Incoming(Packet::Publish(_)) = eventloop.poll().await? {
@@ -236,10 +294,11 @@ async fn plain_mqtt(url: &str, streams: &[Vec<Event>]) -> anyhow::Result<f64> {
         }
     }
     let elapsed = started.elapsed();
+    let used = before.until(&CpuSample::now());
     for p in publishers {
         p.await??;
     }
-    Ok(rate(total, elapsed))
+    Ok((rate(total, elapsed), used, total))
 }
 
 /// Connects, waits for `go` when given, then publishes every message at QoS 1 and returns
@@ -283,13 +342,14 @@ async fn publish_all(
 }
 
 /// (b): each stream from its own bench; timed until every acknowledgement is back.
-async fn gateway_stream(url: &str, streams: &[Vec<Event>]) -> anyhow::Result<f64> {
+async fn gateway_stream(url: &str, streams: &[Vec<Event>]) -> anyhow::Result<Measured> {
     let total: usize = streams.iter().map(Vec::len).sum();
     let mut benches = Vec::new();
     for stream in streams {
         benches.push((Bench::connect(url, stream[0].station.as_str()).await?, stream.clone()));
     }
     let started = Instant::now();
+    let before = CpuSample::now();
     let tasks: Vec<_> = benches
         .into_iter()
         .map(|(mut bench, events)| {
@@ -307,7 +367,8 @@ async fn gateway_stream(url: &str, streams: &[Vec<Event>]) -> anyhow::Result<f64
     for task in tasks {
         task.await??;
     }
-    Ok(rate(total, started.elapsed()))
+    let elapsed = started.elapsed();
+    Ok((rate(total, elapsed), before.until(&CpuSample::now()), total))
 }
 
 /// Publishes the streams on their stations' event topics, with nobody consuming them now.
@@ -343,37 +404,24 @@ async fn wait_rows(url: &str, n: usize) -> anyhow::Result<()> {
 }
 
 /// (c): the same rows inserted straight into the events table, 1000 per transaction.
-async fn plain_insert(url: &str, streams: &[Vec<Event>]) -> anyhow::Result<f64> {
+async fn plain_insert(url: &str, streams: &[Vec<Event>]) -> anyhow::Result<Measured> {
     let store = touchstone_gateway::store::Store::open(url).await?;
     store.close().await;
     sqlx::any::install_default_drivers();
     let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(url).await?;
     let all: Vec<&Event> = streams.iter().flatten().collect();
     let started = Instant::now();
+    let before = CpuSample::now();
     for batch in all.chunks(1000) {
         let mut tx = pool.begin().await?;
-        // The gateway's own statement size: larger ones pay SQLite's per-parameter lookup.
+        // The gateway's own statement size and placeholders: numbered ones, and larger
+        // statements, pay SQLite's per-parameter lookup.
+        let placeholders = Placeholders::of(&tx);
         for chunk in batch.chunks(touchstone_gateway::store::ingest::ROWS_PER_STATEMENT) {
-            let rows: Vec<String> = (0..chunk.len())
-                .map(|r| {
-                    format!(
-                        "(${}, ${}, ${}, ${}, ${}, ${}, ${}, ${}, ${})",
-                        r * 9 + 1,
-                        r * 9 + 2,
-                        r * 9 + 3,
-                        r * 9 + 4,
-                        r * 9 + 5,
-                        r * 9 + 6,
-                        r * 9 + 7,
-                        r * 9 + 8,
-                        r * 9 + 9
-                    )
-                })
-                .collect();
             let sql = format!(
                 "INSERT INTO events (event_id, station_id, seq, operator_id, job_id, fact_type, \
                  recorded_us, received_us, payload) VALUES {}",
-                rows.join(", ")
+                placeholders.value_rows(chunk.len(), 9)
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for e in chunk {
@@ -393,7 +441,8 @@ async fn plain_insert(url: &str, streams: &[Vec<Event>]) -> anyhow::Result<f64> 
         }
         tx.commit().await?;
     }
-    Ok(rate(all.len(), started.elapsed()))
+    let elapsed = started.elapsed();
+    Ok((rate(all.len(), elapsed), before.until(&CpuSample::now()), all.len()))
 }
 
 /// Publish-to-acknowledgement latency of one bench publishing at `per_second`.

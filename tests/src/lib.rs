@@ -8,6 +8,7 @@
 
 pub mod bench;
 pub mod browser;
+pub mod cpu;
 pub mod servers;
 
 use std::net::TcpListener;
