@@ -691,6 +691,7 @@ async fn write_state(
     d: Derived,
     visits: Vec<VisitChange>,
 ) -> Result<(), StoreError> {
+    let placeholders = Placeholders::of(conn);
     let mut stage_times: HashMap<(i64, String, i64), i64> = HashMap::new();
     for change in visits {
         match change {
@@ -738,7 +739,7 @@ async fn write_state(
              station_id = excluded.station_id, holder_id = excluded.holder_id, \
              last_event_us = excluded.last_event_us, since_us = excluded.since_us, \
              metal_grams = excluded.metal_grams, done = excluded.done",
-            Placeholders::of(conn).value_rows(chunk.len(), 10)
+            placeholders.value_rows(chunk.len(), 10)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for (job, row) in chunk {
@@ -763,7 +764,7 @@ async fn write_state(
             "INSERT INTO station_state (station_id, last_seq, last_event_us, online, backlog) \
              VALUES {} ON CONFLICT (station_id) DO UPDATE SET last_seq = excluded.last_seq, \
              last_event_us = excluded.last_event_us",
-            Placeholders::of(conn).value_rows(chunk.len(), 5)
+            placeholders.value_rows(chunk.len(), 5)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for (station, (last_seq, last_event_us)) in chunk {
@@ -783,7 +784,7 @@ async fn write_state(
             "INSERT INTO metal_totals (job_id, stage, operator_id, purpose, grams, weighings) \
              VALUES {} ON CONFLICT (job_id, stage, operator_id, purpose) DO UPDATE SET \
              grams = excluded.grams, weighings = excluded.weighings",
-            Placeholders::of(conn).value_rows(chunk.len(), 6)
+            placeholders.value_rows(chunk.len(), 6)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for ((job, stage, operator, purpose), (grams, count)) in chunk {
@@ -802,7 +803,7 @@ async fn write_state(
         let sql = format!(
             "INSERT INTO anomalies (event_id, station_id, job_id, kind, detail, created_us) \
              VALUES {}",
-            Placeholders::of(conn).value_rows(chunk.len(), 6)
+            placeholders.value_rows(chunk.len(), 6)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for row in chunk {
@@ -824,7 +825,7 @@ async fn write_state(
             "INSERT INTO stage_booked (job_id, stage, issued, received, scrap) VALUES {} \
              ON CONFLICT (job_id, stage) DO UPDATE SET issued = excluded.issued, \
              received = excluded.received, scrap = excluded.scrap",
-            Placeholders::of(conn).value_rows(chunk.len(), 5)
+            placeholders.value_rows(chunk.len(), 5)
         );
         let mut query = sqlx::query(AssertSqlSafe(sql));
         for ((job, stage), metal) in chunk {
@@ -851,6 +852,7 @@ async fn write_stage_times(
     conn: &mut AnyConnection,
     counts: HashMap<(i64, String, i64), i64>,
 ) -> Result<(), StoreError> {
+    let placeholders = Placeholders::of(conn);
     for (span, key, of_day) in SPANS {
         let mut summed: HashMap<(i64, &str, i64), i64> = HashMap::new();
         for ((day, stage, bucket), visits) in &counts {
@@ -862,7 +864,7 @@ async fn write_stage_times(
                 "INSERT INTO stage_time_{span} ({key}, stage, bucket, visits) VALUES {} \
                  ON CONFLICT ({key}, stage, bucket) DO UPDATE \
                  SET visits = stage_time_{span}.visits + excluded.visits",
-                Placeholders::of(conn).value_rows(chunk.len(), 4)
+                placeholders.value_rows(chunk.len(), 4)
             );
             let mut query = sqlx::query(AssertSqlSafe(sql));
             for ((at, stage, bucket), visits) in chunk {
@@ -884,6 +886,7 @@ async fn write_losses(
     conn: &mut AnyConnection,
     losses: HashMap<LossKey, (StageMetal, i64)>,
 ) -> Result<(), StoreError> {
+    let placeholders = Placeholders::of(conn);
     let losses: Vec<(LossKey, LossSums)> = losses
         .into_iter()
         .map(|(key, (metal, visits))| {
@@ -915,7 +918,7 @@ async fn write_losses(
                  received_ng = loss_{span}.received_ng + excluded.received_ng, \
                  scrap_ng = loss_{span}.scrap_ng + excluded.scrap_ng, \
                  visits = loss_{span}.visits + excluded.visits",
-                Placeholders::of(conn).value_rows(chunk.len(), 8)
+                placeholders.value_rows(chunk.len(), 8)
             );
             let mut query = sqlx::query(AssertSqlSafe(sql));
             for ((at, stage, operator, alloy), (issued, received, scrap, visits)) in chunk {

@@ -175,9 +175,7 @@ impl Store {
 
     /// One job's master data.
     pub async fn job(&self, id: &JobId) -> Result<Option<Job>, StoreError> {
-        let mut conn = self.pool().acquire().await?;
-        let mut found = jobs_by_id(&mut conn, std::slice::from_ref(id)).await?;
-        Ok(found.remove(id))
+        Ok(self.jobs(std::slice::from_ref(id)).await?.remove(id))
     }
 
     /// The master data of those of `ids` that exist, looked up together.
