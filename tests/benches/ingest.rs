@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 use anyhow::Context;
 use rumqttc::{AsyncClient, Event as MqttEvent, MqttOptions, Packet, QoS};
 use tokio::sync::Barrier;
-use touchstone_gateway::store::Placeholders;
+use touchstone_gateway::store::ingest::ROWS_PER_STATEMENT;
+use touchstone_gateway::store::{Placeholders, statement_chunks};
 use touchstone_model::event::{Event, WeightPurpose};
 use touchstone_model::ids::EventId;
 use touchstone_model::protocol::{encode_event, topics};
@@ -417,7 +418,7 @@ async fn plain_insert(url: &str, streams: &[Vec<Event>]) -> anyhow::Result<Measu
         // The gateway's own statement size and placeholders: numbered ones, and larger
         // statements, pay SQLite's per-parameter lookup.
         let placeholders = Placeholders::of(&tx);
-        for chunk in batch.chunks(touchstone_gateway::store::ingest::ROWS_PER_STATEMENT) {
+        for chunk in statement_chunks(batch, ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO events (event_id, station_id, seq, operator_id, job_id, fact_type, \
                  recorded_us, received_us, payload) VALUES {}",

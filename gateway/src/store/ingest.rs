@@ -23,7 +23,7 @@ use touchstone_model::rules::{self, JobProgress, LossVerdict};
 use touchstone_model::workshop::{Job, LossBand, StageDef, Station};
 
 use super::master::{MasterItem, jobs_by_id, reservation_owners};
-use super::{Placeholders, Store, StoreError, stats, to_us};
+use super::{Placeholders, Store, StoreError, statement_chunks, stats, to_us};
 
 /// An event as it reached the gateway.
 #[derive(Debug, Clone)]
@@ -34,12 +34,13 @@ pub struct Incoming {
     pub received_at: DateTime<Utc>,
 }
 
-/// Rows per multi-row statement: fewer statements mean fewer round trips to the database,
-/// and 250 rows of at most ten columns stay far inside both databases' parameter limits
-/// (32,766 for SQLite, 65,535 for PostgreSQL). Statements for SQLite use anonymous
+/// Rows per multi-row statement at the most: fewer statements mean fewer round trips to the
+/// database, and 256 rows of at most ten columns stay far inside both databases' parameter
+/// limits (32,766 for SQLite, 65,535 for PostgreSQL). Statements for SQLite use anonymous
 /// placeholders ([`Placeholders`]); with numbered ones SQLite's bind cost grows with the
-/// square of a statement's parameters, which had held statements to 40 rows.
-pub const ROWS_PER_STATEMENT: usize = 250;
+/// square of a statement's parameters, which had held statements to 40 rows. Shorter
+/// statements come in powers of two ([`statement_chunks`]).
+pub const ROWS_PER_STATEMENT: usize = 256;
 
 /// What committing a batch did.
 #[derive(Debug, Clone, Default)]
@@ -158,7 +159,7 @@ async fn insert_events(
         events.iter().copied().zip(ids).filter(|(_, id)| !stored.contains(id)).collect();
 
     let placeholders = Placeholders::of(conn);
-    for chunk in fresh.chunks(ROWS_PER_STATEMENT) {
+    for chunk in statement_chunks(&fresh, ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO events (event_id, station_id, seq, operator_id, job_id, fact_type, \
              recorded_us, received_us, payload) VALUES {}",
@@ -730,7 +731,7 @@ async fn write_state(
     write_stage_times(conn, stage_times).await?;
 
     let jobs: Vec<_> = d.jobs.into_iter().collect();
-    for chunk in jobs.chunks(ROWS_PER_STATEMENT) {
+    for chunk in statement_chunks(&jobs, ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO job_state (job_id, stage, in_progress, held, station_id, holder_id, \
              last_event_us, since_us, metal_grams, done) \
@@ -759,7 +760,7 @@ async fn write_state(
     }
 
     let stations: Vec<_> = d.stations.into_iter().collect();
-    for chunk in stations.chunks(ROWS_PER_STATEMENT) {
+    for chunk in statement_chunks(&stations, ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO station_state (station_id, last_seq, last_event_us, online, backlog) \
              VALUES {} ON CONFLICT (station_id) DO UPDATE SET last_seq = excluded.last_seq, \
@@ -779,7 +780,7 @@ async fn write_state(
     }
 
     let totals: Vec<_> = d.totals.into_iter().collect();
-    for chunk in totals.chunks(ROWS_PER_STATEMENT) {
+    for chunk in statement_chunks(&totals, ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO metal_totals (job_id, stage, operator_id, purpose, grams, weighings) \
              VALUES {} ON CONFLICT (job_id, stage, operator_id, purpose) DO UPDATE SET \
@@ -799,7 +800,7 @@ async fn write_state(
         query.execute(&mut *conn).await?;
     }
 
-    for chunk in d.anomalies.chunks(ROWS_PER_STATEMENT) {
+    for chunk in statement_chunks(&d.anomalies, ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO anomalies (event_id, station_id, job_id, kind, detail, created_us) \
              VALUES {}",
@@ -820,7 +821,7 @@ async fn write_state(
 
     let booked: Vec<_> =
         d.rebooked.into_iter().filter_map(|k| d.booked.get(&k).map(|m| (k, *m))).collect();
-    for chunk in booked.chunks(ROWS_PER_STATEMENT) {
+    for chunk in statement_chunks(&booked, ROWS_PER_STATEMENT) {
         let sql = format!(
             "INSERT INTO stage_booked (job_id, stage, issued, received, scrap) VALUES {} \
              ON CONFLICT (job_id, stage) DO UPDATE SET issued = excluded.issued, \
@@ -859,7 +860,7 @@ async fn write_stage_times(
             *summed.entry((of_day(*day), stage, *bucket)).or_default() += visits;
         }
         let rows: Vec<_> = summed.into_iter().collect();
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        for chunk in statement_chunks(&rows, ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO stage_time_{span} ({key}, stage, bucket, visits) VALUES {} \
                  ON CONFLICT ({key}, stage, bucket) DO UPDATE \
@@ -909,7 +910,7 @@ async fn write_losses(
             entry.3 += sums.3;
         }
         let rows: Vec<_> = summed.into_iter().collect();
-        for chunk in rows.chunks(ROWS_PER_STATEMENT) {
+        for chunk in statement_chunks(&rows, ROWS_PER_STATEMENT) {
             let sql = format!(
                 "INSERT INTO loss_{span} ({key}, stage, operator_id, alloy, issued_ng, \
                  received_ng, scrap_ng, visits) VALUES {} \

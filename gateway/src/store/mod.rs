@@ -267,6 +267,30 @@ impl Placeholders {
     }
 }
 
+/// Splits `items` into chunks of at most `max` (a power of two) for multi-row statements and
+/// `IN` lists, every chunk a power of two long: `max` while that many are left, then the
+/// binary digits of the rest (1,000 rows at 256: 256, 256, 256, 128, 64, 32, 8). A
+/// statement's text depends on its length, and the database parses and plans each text
+/// afresh unless it is among the connection's cached ones: with chunks of any length nearly
+/// every batch brought new texts, with these each table has a handful.
+pub fn statement_chunks<T>(items: &[T], max: usize) -> impl Iterator<Item = &[T]> {
+    let mut rest = items;
+    std::iter::from_fn(move || {
+        if rest.is_empty() {
+            return None;
+        }
+        let len = if rest.len() >= max {
+            max
+        } else {
+            // The largest power of two not above what is left.
+            1 << (usize::BITS - 1 - rest.len().leading_zeros())
+        };
+        let (chunk, tail) = rest.split_at(len);
+        rest = tail;
+        Some(chunk)
+    })
+}
+
 /// Runs `sql`, whose `{}` is replaced by a list of placeholders, once per chunk of `keys`,
 /// and gathers the rows: the `WHERE key IN (...)` of a batch without a statement per key.
 pub(crate) async fn fetch_in(
@@ -276,7 +300,7 @@ pub(crate) async fn fetch_in(
 ) -> Result<Vec<sqlx::any::AnyRow>, StoreError> {
     let placeholders = Placeholders::of(conn);
     let mut rows = Vec::new();
-    for chunk in keys.chunks(500) {
+    for chunk in statement_chunks(keys, 512) {
         let text = sql.replace("{}", &placeholders.list(chunk.len()));
         let mut query = sqlx::query(sqlx::AssertSqlSafe(text));
         for key in chunk {
@@ -297,6 +321,19 @@ mod tests {
         assert_eq!(Placeholders::Numbered.list(2), "$1, $2");
         assert_eq!(Placeholders::Anonymous.value_rows(2, 2), "(?, ?), (?, ?)");
         assert_eq!(Placeholders::Anonymous.list(3), "?, ?, ?");
+    }
+
+    #[test]
+    fn statements_come_in_a_few_lengths() {
+        let rows: Vec<u32> = (0..1000).collect();
+        let lengths: Vec<usize> = statement_chunks(&rows, 256).map(<[u32]>::len).collect();
+        assert_eq!(lengths, [256, 256, 256, 128, 64, 32, 8]);
+        let joined: Vec<u32> = statement_chunks(&rows, 256).flatten().copied().collect();
+        assert_eq!(joined, rows, "every row once, in order");
+        assert_eq!(statement_chunks(&rows[..1], 256).count(), 1);
+        assert_eq!(statement_chunks::<u32>(&[], 256).count(), 0);
+        let lengths: Vec<usize> = statement_chunks(&rows[..300], 512).map(<[u32]>::len).collect();
+        assert_eq!(lengths, [256, 32, 8, 4]);
     }
 
     #[test]

@@ -61,7 +61,7 @@ impl Store {
         event_ids: &[String],
     ) -> Result<Vec<AnomalyRow>, StoreError> {
         let mut found = Vec::new();
-        for chunk in event_ids.chunks(500) {
+        for chunk in crate::store::statement_chunks(event_ids, 512) {
             let sql = format!(
                 "SELECT {ANOMALY_COLUMNS} FROM anomalies WHERE event_id IN ({}) ORDER BY id",
                 self.placeholders().list(chunk.len())
