@@ -158,14 +158,6 @@ impl Store {
         self.backend
     }
 
-    /// How statements built for this backend write their parameters.
-    pub fn placeholders(&self) -> Placeholders {
-        match self.backend {
-            Backend::Sqlite => Placeholders::Anonymous,
-            Backend::Postgres => Placeholders::Numbered,
-        }
-    }
-
     /// Whether the database answers.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

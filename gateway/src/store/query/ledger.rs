@@ -60,21 +60,11 @@ impl Store {
         &self,
         event_ids: &[String],
     ) -> Result<Vec<AnomalyRow>, StoreError> {
-        let mut found = Vec::new();
-        for chunk in crate::store::statement_chunks(event_ids, 512) {
-            let sql = format!(
-                "SELECT {ANOMALY_COLUMNS} FROM anomalies WHERE event_id IN ({}) ORDER BY id",
-                self.placeholders().list(chunk.len())
-            );
-            let mut query = sqlx::query(AssertSqlSafe(sql));
-            for id in chunk {
-                query = query.bind(id.as_str());
-            }
-            for row in query.fetch_all(self.pool()).await? {
-                found.push(anomaly(&row)?);
-            }
-        }
-        Ok(found)
+        let sql =
+            format!("SELECT {ANOMALY_COLUMNS} FROM anomalies WHERE event_id IN ({{}}) ORDER BY id");
+        let mut conn = self.pool().acquire().await?;
+        let rows = crate::store::fetch_in(&mut conn, &sql, event_ids).await?;
+        rows.iter().map(anomaly).collect()
     }
 
     /// Anomalies with an id above `after`, oldest first, at most `limit`.
